@@ -116,6 +116,16 @@ OM_API om_object *om_new(om_runtime *rt, const om_type *type);
 /* The same for a variable-sized type: basicsize + nitems * itemsize bytes. */
 OM_API om_object *om_new_var(om_runtime *rt, const om_type *type, size_t nitems);
 
+/* ---- the generic object protocol --------------------------------------------
+ * Through the type's hooks.  om_hash fails (-1, message) for unhashable
+ * objects; om_equal falls back to identity when the type has no `equal`. */
+OM_API om_hash_t om_hash(om_object *o);
+OM_API int om_equal(om_object *a, om_object *b);
+/* A short description such as "<list at 0x7f..., 3 items>" or the value of a
+ * scalar; returns the length it wanted (like snprintf). */
+OM_API size_t om_repr(om_object *o, char *buf, size_t size);
+OM_API const char *om_type_name(const om_object *o);
+
 /* ---- reference counting --------------------------------------------------- */
 /* Called when a count reaches zero: finalizes, releases and frees. */
 OM_API void om_object_release(om_object *o);

@@ -1,0 +1,55 @@
+/*
+ * heap/heap.h: what the heap offers the layers above it.
+ *
+ * Two kinds of heap share the same arenas and pools:
+ *   - the global heap behind om_malloc: one thread heap per thread, frees
+ *     from any thread;
+ *   - private heaps (hp_heap), one per runtime: used by one thread at a time,
+ *     never freed into from elsewhere, and walkable: the heap can visit every
+ *     live block, and every block in the pools that received allocations
+ *     since the last hp_heap_clear_dirty (the collector's young generation).
+ *
+ * Finding the heap and size of any block is O(1) from its address.
+ */
+#ifndef OM_HEAP_HEAP_H
+#define OM_HEAP_HEAP_H
+
+#include <stddef.h>
+#include "util/util.h"
+
+typedef struct hp_heap hp_heap;
+
+/* A private heap owned by `owner` (the runtime).  NULL with a message on failure. */
+OM_INTERNAL hp_heap *hp_heap_new(void *owner);
+/* Frees every block still in the heap, then the heap. */
+OM_INTERNAL void hp_heap_delete(hp_heap *h);
+OM_INTERNAL void *hp_heap_owner(const hp_heap *h);
+
+/* 16-byte aligned; NULL with a message and errno = ENOMEM on failure. */
+OM_INTERNAL void *hp_heap_alloc(hp_heap *h, size_t size);
+OM_INTERNAL void *hp_heap_calloc(hp_heap *h, size_t size);
+OM_INTERNAL void *hp_heap_realloc(hp_heap *h, void *p, size_t size);
+/* p must be a live block of h; an invalid or double free aborts. */
+OM_INTERNAL void hp_heap_free(hp_heap *h, void *p);
+
+/* The private heap that holds block p, or NULL for a block of the global heap
+ * or a pointer objmem does not own.  O(1). */
+OM_INTERNAL hp_heap *hp_heap_of(const void *p);
+/* True if p is the start of a live block of any objmem heap.  O(1). */
+OM_INTERNAL bool hp_owns(const void *p);
+/* Usable bytes of the live block p (any heap). */
+OM_INTERNAL size_t hp_usable_size(const void *p);
+
+/* Visits every live block of h (address and usable size).  A non-zero return
+ * from visit stops the walk and is returned.  The visitor may free the block
+ * it is given, and nothing else. */
+typedef int (*hp_visit_fn)(void *block, size_t size, void *arg);
+OM_INTERNAL int hp_heap_walk(hp_heap *h, hp_visit_fn visit, void *arg);
+/* The same, only for the pools that received an allocation since the last
+ * hp_heap_clear_dirty(h). */
+OM_INTERNAL int hp_heap_walk_dirty(hp_heap *h, hp_visit_fn visit, void *arg);
+OM_INTERNAL void hp_heap_clear_dirty(hp_heap *h);
+/* Live blocks and bytes of h. */
+OM_INTERNAL void hp_heap_usage(const hp_heap *h, size_t *blocks, size_t *bytes);
+
+#endif
