@@ -38,6 +38,14 @@ OM_API size_t om_release(void);
  * live blocks seen; a broken invariant prints one line and aborts. */
 OM_API size_t om_heap_check(void);
 
+/* ---- fault injection and the debug heap ------------------------------------
+ * om_heap_fail_after(n): the nth allocation from now (counting every
+ * allocation of every heap, objects included) fails once, as if memory ran
+ * out; 0 disarms.  Also set by OBJMEM_FAIL_AT=n at start-up.
+ * om_heap_failures(): how many allocations have been failed on purpose. */
+OM_API void om_heap_fail_after(uint64_t n);
+OM_API uint64_t om_heap_failures(void);
+
 /* ---- statistics: always on, read as a plain record ------------------------ */
 #define OM_HEAP_MAX_CLASSES 64
 

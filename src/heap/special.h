@@ -1,0 +1,54 @@
+/*
+ * heap/special.h: the slow lane of the heap, shared between the core
+ * allocator and the debug heap.
+ *
+ * The fast paths of om_malloc / om_free / hp_heap_alloc / hp_heap_free test
+ * one global word, hp_mode, and leave for the functions here when it is not
+ * zero: the debug heap, fault injection, allocation hooks.  So these modes
+ * cost one predictable branch when they are off.
+ *
+ * Blocks have a kind, fixed per pool: a pool serves blocks of one kind only,
+ * so the kind of any block is known in O(1) from its pool.  Debug blocks
+ * carry a header and guard bytes around the user's bytes; the core frees and
+ * walks them through the debug heap's functions.
+ */
+#ifndef OM_HEAP_SPECIAL_H
+#define OM_HEAP_SPECIAL_H
+
+#include "heap/heap.h"
+
+#define HP_MODE_DEBUG 0x1u /* new blocks come from the debug heap */
+#define HP_MODE_FAULT 0x2u /* fault injection is armed */
+#define HP_MODE_HOOKS 0x4u /* allocation hooks are installed (tracing) */
+/* Read with a relaxed atomic load; changed with hp_mode_set / hp_mode_clear. */
+OM_INTERNAL extern unsigned hp_mode;
+OM_INTERNAL void hp_mode_set(unsigned bits);
+OM_INTERNAL void hp_mode_clear(unsigned bits);
+
+enum hp_kind { HP_KIND_PLAIN = 0, HP_KIND_DEBUG = 1 };
+
+/* ---- provided by the core (src/heap) -------------------------------------- */
+/* A block of the given kind from h (NULL: the calling thread's global heap),
+ * aligned to `align` (a power of two >= 16).  NULL with a message on failure. */
+OM_INTERNAL void *hp_alloc_block(hp_heap *h, size_t size, size_t align, enum hp_kind kind);
+/* Frees a block returned by hp_alloc_block (block start, not a user pointer). */
+OM_INTERNAL void hp_free_block(void *block);
+/* The start of the live block that contains p, or NULL when p is not inside
+ * a live block of objmem.  O(1); never touches memory objmem does not own. */
+OM_INTERNAL void *hp_block_of(const void *p);
+OM_INTERNAL enum hp_kind hp_block_kind(const void *block);
+OM_INTERNAL size_t hp_block_size(const void *block);
+
+/* ---- provided by the debug heap (src/heap/debug.c, src/heap/fault.c) -------- */
+/* The user pointer of a new debug block of `size` user bytes. */
+OM_INTERNAL void *hp_debug_alloc(hp_heap *h, size_t size, size_t align);
+/* Checks and frees a debug block given its user pointer: a double free, an
+ * invalid free or a write past the end prints one line and aborts. */
+OM_INTERNAL void hp_debug_free(void *user);
+OM_INTERNAL size_t hp_debug_usable_size(const void *user);
+/* The user pointer and user size of a debug block (for heap walks). */
+OM_INTERNAL void *hp_debug_user_of(void *block, size_t *user_size);
+/* Fault injection: true when this allocation must fail (counts it). */
+OM_INTERNAL bool hp_fault_should_fail(void);
+
+#endif
