@@ -39,6 +39,19 @@ OM_INTERNAL void *hp_block_of(const void *p);
 OM_INTERNAL enum hp_kind hp_block_kind(const void *block);
 OM_INTERNAL size_t hp_block_size(const void *block);
 
+/* Allocation hooks (HP_MODE_HOOKS), installed by the tracer.  Called on every
+ * heap, global and private: on_alloc after a successful allocation with the
+ * user pointer, its usable size, the heap (NULL for the global heap) and the
+ * return address of the public entry point's caller; on_free before a block is
+ * freed.  realloc reports a free and an alloc.  The core keeps a per-thread
+ * guard so that allocations made inside a hook do not call the hooks again. */
+typedef struct hp_hooks {
+    void (*on_alloc)(void *p, size_t size, hp_heap *heap, void *caller);
+    void (*on_free)(void *p, size_t size, hp_heap *heap);
+} hp_hooks;
+/* hooks == NULL removes them.  The record must outlive its installation. */
+OM_INTERNAL void hp_hooks_install(const hp_hooks *hooks);
+
 /* ---- provided by the debug heap (src/heap/debug.c, src/heap/fault.c) -------- */
 /* The user pointer of a new debug block of `size` user bytes. */
 OM_INTERNAL void *hp_debug_alloc(hp_heap *h, size_t size, size_t align);
