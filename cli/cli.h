@@ -10,5 +10,8 @@ typedef struct cli_command {
 
 int cli_demo(int argc, char **argv);
 int cli_options(int argc, char **argv);
+int cli_run(int argc, char **argv);    /* run.c */
+int cli_report(int argc, char **argv); /* report.c */
+int cli_diff(int argc, char **argv);   /* diff.c */
 
 #endif

@@ -13,19 +13,36 @@
 int cli_demo(int argc, char **argv)
 {
     demo_options opt = {.scale = 1, .threads = 4, .progress = 1};
+    const char *report = "objmem-demo";
+    bool report_asked = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick"))
             opt.scale = 0;
         else if (!strcmp(argv[i], "--no-progress"))
             opt.progress = 0;
-        else {
+        else if (!strcmp(argv[i], "--report") && i + 1 < argc) {
+            report = argv[++i];
+            report_asked = true;
+        } else if (!strcmp(argv[i], "--no-report")) {
+            report = NULL;
+            report_asked = true;
+        } else {
             fprintf(stderr, "objmem demo: unknown option '%s'\n", argv[i]);
-            fprintf(stderr, "usage: objmem demo [--quick] [--no-progress]\n");
+            fprintf(stderr, "usage: objmem demo [--quick] [--no-progress] [--report PATH | "
+                            "--no-report]\n");
             return 2;
         }
     }
+    /* the report goes to PATH.html and PATH.json; --quick writes none unless asked */
+    opt.report = opt.scale || report_asked ? report : NULL;
     printf("objmem %s demo\n", om_version());
     if (demo_heap(&opt) != 0)
+        return 1;
+    if (demo_gc(&opt) != 0)
+        return 1;
+    if (demo_objects(&opt) != 0)
+        return 1;
+    if (demo_trace(&opt) != 0)
         return 1;
     return 0;
 }

@@ -6,9 +6,20 @@ typedef struct demo_options {
     int scale;    /* 0 quick (tests), 1 normal */
     int threads;  /* worker threads for the heap workload */
     int progress; /* draw the live progress line */
+    const char *report; /* tracing section: writes REPORT.html and REPORT.json (NULL: no files) */
 } demo_options;
 
 /* Each returns 0, or prints what went wrong and returns -1. */
 int demo_heap(const demo_options *opt);
+/* The collector's section: a workload of its own, then demo_gc_report. */
+int demo_gc(const demo_options *opt);
+/* The object section: a churned graph of containers and records. */
+int demo_objects(const demo_options *opt);
+/* The tracing section: top allocation sites, types, a region, the report. */
+int demo_trace(const demo_options *opt);
+
+/* Collections and pauses per generation of rt, for any section's summary. */
+typedef struct om_runtime om_runtime;
+void demo_gc_report(om_runtime *rt);
 
 #endif

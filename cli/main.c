@@ -10,6 +10,9 @@
 static const cli_command commands[] = {
     {"demo", "run an embedded workload on objmem and report on it", cli_demo},
     {"options", "list every option, its value and its OBJMEM_ variable", cli_options},
+    {"run", "run any program on objmem's heap and profile its memory", cli_run},
+    {"report", "summarise a capture: text, JSON, HTML, folded, speedscope", cli_report},
+    {"diff", "what grew between two captures", cli_diff},
 };
 
 static void usage(FILE *out)

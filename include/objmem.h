@@ -31,5 +31,12 @@
 #include "objmem/common.h"
 #include "objmem/heap.h"
 #include "objmem/object.h"
+#include "objmem/gc.h"
+#include "objmem/types.h"
+#include "objmem/containers.h"
+#include "objmem/inspect.h"
+/* Keep trace.h last: its call-site macros wrap the allocating functions
+ * declared above (see objmem/trace.h). */
+#include "objmem/trace.h"
 
 #endif

@@ -45,6 +45,12 @@ OM_API size_t om_heap_check(void);
  * om_heap_failures(): how many allocations have been failed on purpose. */
 OM_API void om_heap_fail_after(uint64_t n);
 OM_API uint64_t om_heap_failures(void);
+/* om_heap_set_debug(1): blocks allocated from now on (every heap) are debug
+ * blocks: guard bytes, fill patterns, a quarantine of freed blocks; a double
+ * free, an invalid free or a write past the end prints one line and aborts.
+ * 0 turns it off for new blocks; debug blocks stay debug blocks until freed.
+ * Also set by OBJMEM_DEBUG=1 at start-up. */
+OM_API void om_heap_set_debug(int on);
 
 /* ---- statistics: always on, read as a plain record ------------------------ */
 #define OM_HEAP_MAX_CLASSES 64

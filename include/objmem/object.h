@@ -46,12 +46,12 @@ typedef struct om_object {
 
 /* Bits of ob_gc.  The low byte holds flags; the upper 24 bits are the
  * collector's scratch space during a collection (never read outside one). */
-#define OM_GC_TRACKED 0x01u   /* the collector considers this object */
-#define OM_GC_FINALIZED 0x02u /* its finalizer has run (PEP 442: at most once) */
-#define OM_GC_WEAKREFS 0x04u  /* weak references to it exist */
-#define OM_GC_GEN_SHIFT 3     /* bits 3-4: generation 0..2, 3 = frozen */
-#define OM_GC_GEN_MASK 0x18u
-#define OM_GC_PHASE_MASK 0xe0u  /* bits 5-7: reserved for collection phases */
+#define OM_GC_TRACKED       0x01u /* the collector considers this object */
+#define OM_GC_FINALIZED     0x02u /* its finalizer has run (PEP 442: at most once) */
+#define OM_GC_WEAKREFS      0x04u /* weak references to it exist */
+#define OM_GC_GEN_SHIFT     3     /* bits 3-4: generation 0..2, 3 = frozen */
+#define OM_GC_GEN_MASK      0x18u
+#define OM_GC_PHASE_MASK    0xe0u /* bits 5-7: reserved for collection phases */
 #define OM_GC_SCRATCH_SHIFT 8
 
 /* Called by the collector for each reference an object holds; a non-zero
@@ -64,7 +64,12 @@ typedef int (*om_visitproc)(om_object *child, void *arg);
  * objects, and all they reach, go to the collector's `garbage` list
  * (Python's legacy __del__ before PEP 442). */
 #define OM_TYPE_LEGACY_FINALIZER 0x02u
-#define OM_TYPE_IMMUTABLE 0x04u /* instances never change after creation */
+#define OM_TYPE_IMMUTABLE        0x04u /* instances never change after creation */
+/* Freed instances of up to OM_FREELIST_MAX_SIZE bytes wait on a per-runtime
+ * free list of their block size and are reused by om_new (Python's per-type
+ * free lists).  om_runtime_clear_freelists gives them back to the heap. */
+#define OM_TYPE_FREELIST     0x08u
+#define OM_FREELIST_MAX_SIZE 128 /* bytes; a multiple of 16 */
 
 /*
  * A type descriptor.  User code defines its own as a static const value.
@@ -105,9 +110,56 @@ typedef struct om_config {
 
 /* config may be NULL for the defaults.  NULL with a message on failure. */
 OM_API om_runtime *om_runtime_new(const om_config *config);
-/* Releases every object the runtime still holds, finalizers included. */
+/* Releases every object the runtime still holds, finalizers included:
+ * a final collection, then the finalizers that have not run yet (once
+ * each), then `clear` on every GC object to break cycles, then whatever is
+ * left is deallocated and the heap deleted.  With config->report_leaks it
+ * first prints om_runtime_print_leaks on stderr. */
 OM_API void om_runtime_free(om_runtime *rt);
+/* The runtime that owns o, in O(1) from its address. */
 OM_API om_runtime *om_runtime_of(const om_object *o);
+
+/* Counters of a runtime's objects, read as a plain record. */
+typedef struct om_runtime_stats {
+    size_t objects;             /* live objects, immortals included */
+    size_t immortals;           /* of which immortal (walks the heap) */
+    size_t freelist_blocks;     /* freed blocks waiting on free lists */
+    uint64_t allocated;         /* objects ever created */
+    uint64_t released;          /* objects ever freed */
+    uint64_t deferred;          /* releases put off to keep the C stack flat */
+    uint32_t max_release_depth; /* deepest nesting of releases seen */
+} om_runtime_stats;
+OM_API void om_runtime_get_stats(om_runtime *rt, om_runtime_stats *out);
+
+/* The sum of the reference counts of every live, mortal object (a heap
+ * walk).  Tests compare it before and after a piece of work to prove that
+ * the work dropped every reference it took. */
+OM_API uint64_t om_runtime_total_refcount(om_runtime *rt);
+
+/* Objects still alive that nobody should hold any more (mortal objects; at
+ * teardown, after the final collection, these are the leaks), by type. */
+#define OM_LEAK_MAX_TYPES 32
+typedef struct om_leak_report {
+    size_t objects; /* live mortal objects */
+    size_t bytes;   /* their heap blocks */
+    size_t n_types; /* entries in types[], most objects first */
+    struct {
+        const char *name;
+        size_t count;
+        size_t bytes;
+    } types[OM_LEAK_MAX_TYPES]; /* types beyond the table are summed in the totals */
+} om_leak_report;
+/* Fills out and returns out->objects. */
+OM_API size_t om_runtime_leak_report(om_runtime *rt, om_leak_report *out);
+/* Writes the report, one line per type, to fd; returns the object count. */
+OM_API size_t om_runtime_print_leaks(om_runtime *rt, int fd);
+/* Walks the runtime's objects and side tables and verifies every invariant
+ * of the object layer (counts, free lists, weak reference flags).  Returns
+ * the number of live objects; a broken invariant prints one line and
+ * aborts.  Linear in the heap: for tests and debugging. */
+OM_API size_t om_runtime_check(om_runtime *rt);
+/* Gives every block waiting on a free list back to the heap. */
+OM_API void om_runtime_clear_freelists(om_runtime *rt);
 
 /* ---- allocation ---------------------------------------------------------- */
 /* A new instance, zero-filled past the header, reference count 1, tracked by
@@ -115,16 +167,25 @@ OM_API om_runtime *om_runtime_of(const om_object *o);
 OM_API om_object *om_new(om_runtime *rt, const om_type *type);
 /* The same for a variable-sized type: basicsize + nitems * itemsize bytes. */
 OM_API om_object *om_new_var(om_runtime *rt, const om_type *type, size_t nitems);
+/* Bytes om_new_var asks for (basicsize + nitems * itemsize), 0 on overflow. */
+OM_API size_t om_var_size(const om_type *type, size_t nitems);
 
 /* ---- the generic object protocol --------------------------------------------
  * Through the type's hooks.  om_hash fails (-1, message) for unhashable
- * objects; om_equal falls back to identity when the type has no `equal`. */
+ * objects.  om_equal: an object equals itself (as in Python's containers,
+ * even a NaN); otherwise the left operand's `equal` hook decides, else the
+ * right one's, else identity. */
 OM_API om_hash_t om_hash(om_object *o);
 OM_API int om_equal(om_object *a, om_object *b);
 /* A short description such as "<list at 0x7f..., 3 items>" or the value of a
  * scalar; returns the length it wanted (like snprintf). */
 OM_API size_t om_repr(om_object *o, char *buf, size_t size);
 OM_API const char *om_type_name(const om_object *o);
+/* True if o is an instance of type (exactly; objmem has no subclassing). */
+static inline bool om_type_check(const om_object *o, const om_type *type)
+{
+    return o->ob_type == type;
+}
 
 /* ---- reference counting --------------------------------------------------- */
 /* Called when a count reaches zero: finalizes, releases and frees. */
@@ -163,14 +224,24 @@ static inline void om_xdecref(om_object *o)
         om_decref(o);
 }
 
-static inline uint32_t om_refcnt(const om_object *o) { return o->ob_refcnt; }
-static inline int om_is_immortal(const om_object *o) { return o->ob_refcnt >= OM_IMMORTAL_REFCNT; }
-/* Makes o immortal: it is never freed (until its runtime is freed). */
+static inline uint32_t om_refcnt(const om_object *o)
+{
+    return o->ob_refcnt;
+}
+static inline int om_is_immortal(const om_object *o)
+{
+    return o->ob_refcnt >= OM_IMMORTAL_REFCNT;
+}
+/* Makes o immortal: it is never freed (until its runtime is freed), and
+ * increments and decrements leave its count alone. */
 OM_API void om_make_immortal(om_object *o);
 
 /* Scope-based release: `OM_AUTO om_object *x = om_int_from(rt, 3);` drops
  * the reference when x goes out of scope (x may be NULL). */
-static inline void om_decref_cleanup(om_object **p) { om_xdecref(*p); }
+static inline void om_decref_cleanup(om_object **p)
+{
+    om_xdecref(*p);
+}
 #define OM_AUTO __attribute__((cleanup(om_decref_cleanup)))
 
 #ifdef __cplusplus

@@ -34,7 +34,10 @@ OM_INTERNAL void *hp_alloc_block(hp_heap *h, size_t size, size_t align, enum hp_
 /* Frees a block returned by hp_alloc_block (block start, not a user pointer). */
 OM_INTERNAL void hp_free_block(void *block);
 /* The start of the live block that contains p, or NULL when p is not inside
- * a live block of objmem.  O(1); never touches memory objmem does not own. */
+ * a live block of objmem.  O(1); never touches memory objmem does not own.
+ * Any thread may call it on a live block of the global heap (hp_debug_free
+ * does, for frees from other threads than the allocator's): it may read a
+ * pool's fields only atomically. */
 OM_INTERNAL void *hp_block_of(const void *p);
 OM_INTERNAL enum hp_kind hp_block_kind(const void *block);
 OM_INTERNAL size_t hp_block_size(const void *block);
@@ -59,9 +62,29 @@ OM_INTERNAL void *hp_debug_alloc(hp_heap *h, size_t size, size_t align);
  * invalid free or a write past the end prints one line and aborts. */
 OM_INTERNAL void hp_debug_free(void *user);
 OM_INTERNAL size_t hp_debug_usable_size(const void *user);
-/* The user pointer and user size of a debug block (for heap walks). */
+/* The user pointer and user size of a debug block (for heap walks); NULL for
+ * a block the user has freed and the quarantine still holds: walks skip it. */
 OM_INTERNAL void *hp_debug_user_of(void *block, size_t *user_size);
-/* Fault injection: true when this allocation must fail (counts it). */
+/* Fault injection: true when this allocation must fail (counts it).  When it
+ * returns true it has set errno = ENOMEM and the message; the caller returns
+ * NULL and touches neither. */
 OM_INTERNAL bool hp_fault_should_fail(void);
+/* For om_heap_check: checks every block in quarantine (guards, free fill;
+ * one line and abort on damage) and returns how many there are. */
+OM_INTERNAL size_t hp_debug_check(void);
+/* For heap walks that meet a debug block: checks its header and guards (and
+ * its free fill when it is quarantined).  One line and abort on damage. */
+OM_INTERNAL void hp_debug_check_block(const void *block);
+/* hp_heap_delete(h) calls this first: the quarantine checks and forgets the
+ * blocks of h it holds (they stay live blocks of h, which the core frees). */
+OM_INTERNAL void hp_debug_heap_deleted(hp_heap *h);
+/* Gives every quarantined block of h (NULL: the global heap) back to the
+ * core now; returns how many.  For om_release and tests.  A private heap's
+ * blocks only from the thread using that heap. */
+OM_INTERNAL size_t hp_debug_flush(hp_heap *h);
+/* Blocks of h (NULL: the global heap) the quarantine holds now, and their
+ * bytes (block sizes): live for the core, freed for the user.  For usage
+ * counts that should show the user's view (subtract them). */
+OM_INTERNAL void hp_debug_held(hp_heap *h, size_t *blocks, size_t *bytes);
 
 #endif

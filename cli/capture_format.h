@@ -1,0 +1,103 @@
+/*
+ * cli/capture_format.h: the capture file written by the preload library and
+ * read by `objmem report` / `objmem diff`.  The one definition of the format;
+ * both sides include this header.
+ *
+ * A capture is a magic, a version, then blocks:
+ *
+ *     "OBJMEMCP" u8 version
+ *     block*     u8 'B'  varint payload_bytes  payload
+ *              | u8 'Z'  varint bytes  varint payload_bytes  zstd(payload)
+ *
+ *     payload    varint thread  varint base_us  record*
+ *     record     u8 type  fields (varints, zigzag varints, strings)
+ *
+ * Each thread fills a private buffer and hands whole blocks to write(2) on a
+ * file opened O_APPEND, so blocks never interleave and the file is always a
+ * sequence of whole blocks followed, if the process died in a write, by one
+ * partial block.  A reader therefore stops at the first block that does not
+ * fit in the file and reports everything before it: a crashed or killed
+ * program leaves a readable capture.
+ *
+ * Within a block, times are deltas in microseconds from base_us (the time of
+ * the block's first event, itself microseconds since the process started)
+ * and addresses are zigzag deltas from the previous address in the block, in
+ * units of 16 bytes (every block objmem hands out is 16-byte aligned).  A
+ * typical alloc costs 5 to 8 bytes and a free 2 to 4.
+ *
+ * Stacks are interned: the first thread that meets a stack writes its frames
+ * once under a new id, and every allocation names the id.  Another thread may
+ * name the id in a block that reaches the file before the block defining it,
+ * so readers resolve ids after reading everything.
+ *
+ * Order across threads is by time (microseconds); within a thread, by
+ * position.  A reader sorts events by time, stably, which keeps each thread's
+ * own order.
+ */
+#ifndef OM_CLI_CAPTURE_FORMAT_H
+#define OM_CLI_CAPTURE_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CAP_MAGIC "OBJMEMCP"
+#define CAP_MAGIC_LEN 8
+#define CAP_VERSION 1
+#define CAP_BLOCK_TAG 'B'
+/* The same block compressed with zstd (a writer built with libzstd uses it
+ * whenever it saves space; a reader loads libzstd to read it). */
+#define CAP_PACKED_TAG 'Z'
+/* Largest block payload a reader accepts; a writer's buffer is smaller. */
+#define CAP_BLOCK_MAX (1u << 20)
+/* Deepest stack a writer records and a reader accepts. */
+#define CAP_MAX_FRAMES 128
+
+enum cap_record {
+    CAP_ALLOC = 1,  /* dt, size, stack id, addr delta */
+    CAP_FREE = 2,   /* dt, addr delta */
+    CAP_STACK = 3,  /* id, n, n frames (return addresses, zigzag deltas) */
+    CAP_THREAD = 4, /* dt, os thread id */
+    CAP_MEMORY = 5, /* dt, rss bytes, heap committed bytes */
+    CAP_MAP = 6,    /* start, end, file offset, path string: one mapped file */
+    CAP_INFO = 7,   /* pid, ppid, unix start us, sample bytes, unwinder, exe, command line */
+    CAP_END = 8,    /* dt: the process reached exit normally */
+    CAP_MAPS = 9,   /* dt: a new snapshot of the module maps starts (CAP_MAP records follow) */
+};
+
+enum cap_unwinder { CAP_UNWIND_LIBUNWIND = 0, CAP_UNWIND_FRAMEPOINTER = 1 };
+
+/* ---- varints: 7 bits a byte, low first, top bit = more --------------------- */
+#define CAP_VARINT_MAX 10
+
+static inline uint8_t *cap_put_varint(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+static inline uint64_t cap_zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static inline int64_t cap_unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+
+/* Reads a varint from [*p, end); returns -1 when it runs past end or is
+ * longer than 10 bytes. */
+static inline int cap_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 70; shift += 7) {
+        if (*p >= end)
+            return -1;
+        uint8_t b = *(*p)++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+#endif

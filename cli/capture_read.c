@@ -1,0 +1,343 @@
+/*
+ * cli/capture_read.c: reads a capture file into a cap_capture.
+ *
+ * The whole file is read into memory, then walked block by block.  A block
+ * whose length runs past the end of the file is the partial write of a
+ * process that died: reading stops there and the capture is marked
+ * truncated.  Anything else that does not parse (a bad tag, a record type we
+ * do not know, a field running past its block) is corruption: an error naming
+ * the byte offset.  Compressed blocks ('Z') are inflated with libzstd, loaded
+ * with dlopen on first need.  Events are then sorted by time, stably, which merges the
+ * threads and keeps each thread's own order (capture_format.h).
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "capture.h"
+
+typedef struct reader {
+    cap_capture *c;
+    size_t cap_events, cap_frames, cap_stacks, cap_maps, cap_samples;
+    char *err;
+    size_t errlen;
+} reader;
+
+static void *grow(void *v, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return v;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *w = realloc(v, n * elem);
+    if (!w) {
+        fprintf(stderr, "objmem: out of memory reading the capture\n");
+        exit(1);
+    }
+    *cap = n;
+    return w;
+}
+
+static char *read_string(const uint8_t **p, const uint8_t *end)
+{
+    uint64_t n;
+    if (cap_get_varint(p, end, &n) < 0 || n > (uint64_t)(end - *p))
+        return NULL;
+    char *s = malloc(n + 1);
+    if (!s)
+        return NULL;
+    memcpy(s, *p, n);
+    s[n] = '\0';
+    *p += n;
+    return s;
+}
+
+#define GET(v)                                                                                     \
+    do {                                                                                           \
+        if (cap_get_varint(&p, end, &(v)) < 0)                                                     \
+            return -1;                                                                             \
+    } while (0)
+
+static int read_stack(reader *r, const uint8_t *p, const uint8_t *end, const uint8_t **next)
+{
+    cap_capture *c = r->c;
+    uint64_t id, n, d, prev = 0;
+    GET(id);
+    GET(n);
+    if (n > CAP_MAX_FRAMES || id > (1u << 28))
+        return -1;
+    if (id >= c->n_stacks) {
+        size_t cap2 = r->cap_stacks;
+        c->stack_at = grow(c->stack_at, &r->cap_stacks, id + 1, sizeof *c->stack_at);
+        c->stack_n = grow(c->stack_n, &cap2, id + 1, sizeof *c->stack_n);
+        memset(c->stack_n + c->n_stacks, 0, (id + 1 - c->n_stacks) * sizeof *c->stack_n);
+        c->n_stacks = id + 1;
+    }
+    c->frames = grow(c->frames, &r->cap_frames, c->n_frames + n, sizeof *c->frames);
+    c->stack_at[id] = c->n_frames;
+    c->stack_n[id] = (uint32_t)n;
+    for (uint64_t i = 0; i < n; i++) {
+        GET(d);
+        prev += (uint64_t)cap_unzigzag(d);
+        c->frames[c->n_frames++] = prev;
+    }
+    *next = p;
+    return 0;
+}
+
+static int read_map(reader *r, const uint8_t *p, const uint8_t *end, const uint8_t **next)
+{
+    cap_capture *c = r->c;
+    cap_map m;
+    GET(m.start);
+    GET(m.end);
+    GET(m.offset);
+    GET(m.inode);
+    if (p >= end)
+        return -1;
+    m.exec = *p++;
+    if (!(m.path = read_string(&p, end)))
+        return -1;
+    c->maps = grow(c->maps, &r->cap_maps, c->n_maps + 1, sizeof *c->maps);
+    c->maps[c->n_maps++] = m;
+    *next = p;
+    return 0;
+}
+
+static int read_info(cap_capture *c, const uint8_t *p, const uint8_t *end, const uint8_t **next)
+{
+    uint64_t unwinder;
+    GET(c->pid);
+    GET(c->ppid);
+    GET(c->unix_start_us);
+    GET(c->sample_bytes);
+    GET(unwinder);
+    c->unwinder = (unsigned)unwinder;
+    free(c->exe);
+    free(c->cmdline);
+    c->exe = read_string(&p, end);
+    c->cmdline = read_string(&p, end);
+    if (!c->exe || !c->cmdline)
+        return -1;
+    *next = p;
+    return 0;
+}
+
+/* One block's payload.  Returns -1 on corruption. */
+static int read_block(reader *r, const uint8_t *p, const uint8_t *end)
+{
+    cap_capture *c = r->c;
+    uint64_t thread, now, addr = 0, dt, v;
+    GET(thread);
+    GET(now);
+    if (thread >= (1u << 24))
+        return -1;
+    if (thread + 1 > c->n_threads)
+        c->n_threads = thread + 1;
+    while (p < end) {
+        uint8_t type = *p++;
+        cap_event *e;
+        switch (type) {
+        case CAP_ALLOC:
+        case CAP_FREE:
+            c->events = grow(c->events, &r->cap_events, c->n_events + 1, sizeof *c->events);
+            e = &c->events[c->n_events];
+            GET(dt);
+            now += dt;
+            e->time_us = now;
+            e->size = 0;
+            e->stack = 0;
+            e->thread = (uint32_t)thread;
+            if (type == CAP_ALLOC) {
+                GET(e->size);
+                GET(v);
+                e->stack = (uint32_t)v;
+            } else {
+                e->thread |= CAP_EVENT_FREE;
+            }
+            GET(v);
+            addr += (uint64_t)cap_unzigzag(v);
+            e->addr = addr << 4;
+            c->n_events++;
+            break;
+        case CAP_STACK:
+            if (read_stack(r, p, end, &p) < 0)
+                return -1;
+            break;
+        case CAP_THREAD:
+            GET(dt);
+            now += dt;
+            GET(v);
+            break;
+        case CAP_MEMORY:
+            c->samples = grow(c->samples, &r->cap_samples, c->n_samples + 1, sizeof *c->samples);
+            GET(dt);
+            now += dt;
+            c->samples[c->n_samples].time_us = now;
+            GET(c->samples[c->n_samples].rss);
+            GET(c->samples[c->n_samples].committed);
+            c->n_samples++;
+            break;
+        case CAP_MAP:
+            if (read_map(r, p, end, &p) < 0)
+                return -1;
+            break;
+        case CAP_INFO:
+            if (read_info(c, p, end, &p) < 0)
+                return -1;
+            break;
+        case CAP_END:
+        case CAP_MAPS:
+            GET(dt);
+            now += dt;
+            if (type == CAP_END)
+                c->ended = 1;
+            break;
+        default:
+            return -1;
+        }
+        if (now > c->end_us)
+            c->end_us = now;
+    }
+    return 0;
+}
+
+static int fail(reader *r, const char *fmt, const char *a, size_t b)
+{
+    snprintf(r->err, r->errlen, fmt, a, b);
+    return -1;
+}
+
+static int cmp_event(const void *a, const void *b)
+{
+    const cap_event *x = a, *y = b;
+    if (x->time_us != y->time_us)
+        return x->time_us < y->time_us ? -1 : 1;
+    return x < y ? -1 : x > y; /* stable: keeps file order within a tick */
+}
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    struct stat st;
+    uint8_t *buf = NULL;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
+        buf = malloc((size_t)st.st_size + 1);
+        if (buf)
+            *len = fread(buf, 1, (size_t)st.st_size, f);
+    } else {
+        errno = EINVAL;
+    }
+    fclose(f);
+    return buf;
+}
+
+/* ZSTD_decompress and ZSTD_isError from libzstd, or NULL. */
+typedef size_t (*zstd_decompress_fn)(void *, size_t, const void *, size_t);
+typedef unsigned (*zstd_is_error_fn)(size_t);
+
+static zstd_decompress_fn load_zstd(zstd_is_error_fn *is_error)
+{
+    static void *lib;
+    if (!lib)
+        lib = dlopen("libzstd.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+        return NULL;
+    *(void **)is_error = dlsym(lib, "ZSTD_isError");
+    zstd_decompress_fn f;
+    *(void **)&f = dlsym(lib, "ZSTD_decompress");
+    return *is_error ? f : NULL;
+}
+
+/* A compressed block's contents: varint raw length, zstd frame.  0, or -1
+ * with the reason in r->err. */
+static int read_packed(reader *r, const uint8_t *p, const uint8_t *end, size_t at)
+{
+    static uint8_t raw[CAP_BLOCK_MAX];
+    uint64_t n;
+    zstd_is_error_fn is_error;
+    zstd_decompress_fn inflate = load_zstd(&is_error);
+    if (!inflate)
+        return fail(r, "%s: the capture is compressed and libzstd.so.1 cannot be loaded (block "
+                       "at byte %zu)", r->c->path, at);
+    if (cap_get_varint(&p, end, &n) < 0 || n > CAP_BLOCK_MAX)
+        return fail(r, "%s: corrupt capture: bad length in the block at byte %zu", r->c->path, at);
+    size_t got = inflate(raw, (size_t)n, p, (size_t)(end - p));
+    if (is_error(got) || got != n || read_block(r, raw, raw + n) < 0)
+        return fail(r, "%s: corrupt capture: bad record in the block at byte %zu", r->c->path, at);
+    return 0;
+}
+
+static int parse(reader *r, const uint8_t *buf, size_t len)
+{
+    const char *path = r->c->path;
+    if (len < CAP_MAGIC_LEN + 1 || memcmp(buf, CAP_MAGIC, CAP_MAGIC_LEN) != 0)
+        return fail(r, "%s: not an objmem capture (no %zu-byte magic at the start)", path,
+                    CAP_MAGIC_LEN);
+    if (buf[CAP_MAGIC_LEN] != CAP_VERSION)
+        return fail(r, "%s: capture format version %zu; this objmem reads version " "1", path,
+                    buf[CAP_MAGIC_LEN]);
+    const uint8_t *p = buf + CAP_MAGIC_LEN + 1, *end = buf + len;
+    while (p < end) {
+        size_t at = (size_t)(p - buf);
+        uint64_t n;
+        uint8_t tag = *p;
+        if (tag != CAP_BLOCK_TAG && tag != CAP_PACKED_TAG)
+            return fail(r, "%s: corrupt capture: no block starts at byte %zu", path, at);
+        p++;
+        if (cap_get_varint(&p, end, &n) < 0 || n > (uint64_t)(end - p)) {
+            r->c->truncated = 1; /* the last write was cut short */
+            break;
+        }
+        if (tag == CAP_PACKED_TAG) {
+            if (read_packed(r, p, p + n, at) < 0)
+                return -1;
+        } else if (n > CAP_BLOCK_MAX || read_block(r, p, p + n) < 0) {
+            return fail(r, "%s: corrupt capture: bad record in the block at byte %zu", path, at);
+        }
+        p += n;
+        cap_progress("reading", (size_t)(p - buf), len);
+    }
+    return 0;
+}
+
+int cap_read(const char *path, cap_capture *c, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    c->path = strdup(path);
+    reader r = {.c = c, .err = err, .errlen = errlen};
+    size_t len = 0;
+    uint8_t *buf = slurp(path, &len);
+    if (!buf) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = parse(&r, buf, len);
+    free(buf);
+    c->file_bytes = len;
+    if (rc == 0)
+        qsort(c->events, c->n_events, sizeof *c->events, cmp_event);
+    cap_progress_done();
+    return rc;
+}
+
+void cap_free(cap_capture *c)
+{
+    for (size_t i = 0; i < c->n_maps; i++)
+        free(c->maps[i].path);
+    free(c->maps);
+    free(c->events);
+    free(c->frames);
+    free(c->stack_at);
+    free(c->stack_n);
+    free(c->samples);
+    free(c->exe);
+    free(c->cmdline);
+    free(c->path);
+    memset(c, 0, sizeof *c);
+}

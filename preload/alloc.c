@@ -1,0 +1,192 @@
+/*
+ * preload/alloc.c: the malloc family, for any program, through LD_PRELOAD.
+ *
+ * Strategy.  Every entry point is a thin shell around om_*: the heap needs no
+ * initialisation call (its first om_malloc sets it up), so the very first
+ * malloc of the process, which ld.so or libc may make before any constructor
+ * has run, is served like any other.  The shells do two things the heap does
+ * not:
+ *
+ *   1. Foreign pointers.  A block that some other allocator handed out before
+ *      this library took over (or that reached us through a path we cannot
+ *      see) must never reach om_free, which would abort on it.  hp_block_of is
+ *      O(1) and never reads memory objmem does not own, so every free,
+ *      realloc and malloc_usable_size asks it first and sends what objmem does
+ *      not own to glibc's own functions (__libc_free and friends, exported by
+ *      glibc for exactly this; dlsym is not needed, which matters because
+ *      dlsym itself may allocate during start-up).
+ *
+ *   2. Recording.  When `objmem run` started the program, pl_active is set by
+ *      the constructor and each shell reports to the recorder: an allocation
+ *      after it succeeded, a free before the block is given back (so the free
+ *      is always recorded before another thread can be handed the same
+ *      address).  realloc is a free followed by an allocation.
+ *
+ *         program --malloc--> malloc() --om_malloc--> heap
+ *                                 |
+ *                                 +--pl_on_alloc--> recorder --write--> capture
+ *
+ * Edge cases follow glibc: malloc(0) is a unique pointer, realloc(p, 0) frees
+ * and returns NULL, memalign rounds an alignment that is not a power of two up
+ * to one, aligned_alloc rejects it with EINVAL, posix_memalign returns the
+ * error instead of setting errno.  cfree, gone from glibc's current symbol
+ * set, is kept for old binaries: it is free.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "objmem/heap.h"
+#include "heap/heap.h"
+#include "heap/special.h"
+#include "preload.h"
+
+#define PL_EXPORT __attribute__((visibility("default")))
+
+/* glibc's own allocator, exported under these names. */
+extern void *__libc_malloc(size_t size);
+extern void __libc_free(void *p);
+extern void *__libc_realloc(void *p, size_t size);
+
+/* glibc's malloc_usable_size, found by process.c's constructor (dlsym may
+ * allocate, so not earlier).  Until then, the chunk header glibc keeps in
+ * the word before each block: the size, its low three bits flags, one more
+ * word of overhead for an mmapped chunk (bit 1). */
+size_t (*pl_next_usable_size)(void *p);
+
+static size_t foreign_usable_size(void *p)
+{
+    if (pl_next_usable_size)
+        return pl_next_usable_size(p);
+    size_t head = ((const size_t *)p)[-1];
+    size_t chunk = head & ~(size_t)7;
+    size_t overhead = (head & 2) ? 2 * sizeof(size_t) : sizeof(size_t);
+    return chunk > overhead ? chunk - overhead : 0;
+}
+
+static inline bool owned(const void *p) { return hp_block_of(p) != NULL; }
+
+static inline void *record(void *p, size_t size)
+{
+    if (OM_UNLIKELY(__atomic_load_n(&pl_active, __ATOMIC_RELAXED)) && p)
+        pl_on_alloc(p, size);
+    return p;
+}
+
+PL_EXPORT void *malloc(size_t size) { return record(om_malloc(size), size); }
+
+PL_EXPORT void free(void *p)
+{
+    if (!p)
+        return;
+    if (OM_UNLIKELY(!owned(p))) {
+        __libc_free(p);
+        return;
+    }
+    if (OM_UNLIKELY(__atomic_load_n(&pl_active, __ATOMIC_RELAXED)))
+        pl_on_free(p);
+    om_free(p);
+}
+
+PL_EXPORT void cfree(void *p) { free(p); }
+
+PL_EXPORT void *calloc(size_t count, size_t size)
+{
+    return record(om_calloc(count, size), count * size);
+}
+
+PL_EXPORT void *realloc(void *p, size_t size)
+{
+    if (!p)
+        return record(om_malloc(size), size);
+    if (OM_UNLIKELY(!owned(p)))
+        return __libc_realloc(p, size);
+    if (OM_LIKELY(!__atomic_load_n(&pl_active, __ATOMIC_RELAXED)))
+        return om_realloc(p, size);
+    pl_on_free(p);
+    void *q = om_realloc(p, size);
+    if (q)
+        pl_on_alloc(q, size);
+    else if (size != 0)
+        pl_on_alloc(p, om_usable_size(p)); /* failed: p is still live */
+    return q;
+}
+
+PL_EXPORT void *reallocarray(void *p, size_t count, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(count, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc(p, total);
+}
+
+#define RECORD_ALIGNED(alignment, size) record(om_aligned_alloc((alignment), (size)), (size))
+
+static bool power_of_two(size_t x) { return x && !(x & (x - 1)); }
+
+PL_EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
+{
+    if (!power_of_two(alignment) || alignment % sizeof(void *) != 0)
+        return EINVAL;
+    int saved = errno;
+    void *p = RECORD_ALIGNED(alignment, size);
+    errno = saved;
+    if (!p)
+        return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+PL_EXPORT void *aligned_alloc(size_t alignment, size_t size)
+{
+    if (!power_of_two(alignment)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return RECORD_ALIGNED(alignment, size);
+}
+
+PL_EXPORT void *memalign(size_t alignment, size_t size)
+{
+    if (alignment > ((size_t)1 << 62)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    size_t a = alignment < 16 ? 16 : alignment;
+    while (!power_of_two(a))
+        a += a & -a; /* up to the next power of two */
+    return RECORD_ALIGNED(a, size);
+}
+
+static size_t page_size(void)
+{
+    static size_t cached;
+    if (!cached)
+        cached = (size_t)sysconf(_SC_PAGESIZE);
+    return cached;
+}
+
+PL_EXPORT void *valloc(size_t size) { return RECORD_ALIGNED(page_size(), size); }
+
+PL_EXPORT void *pvalloc(size_t size)
+{
+    size_t page = page_size();
+    if (size > SIZE_MAX - page) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t rounded = size ? (size + page - 1) & ~(page - 1) : page;
+    return RECORD_ALIGNED(page, rounded);
+}
+
+PL_EXPORT size_t malloc_usable_size(void *p)
+{
+    if (!p)
+        return 0;
+    if (OM_UNLIKELY(!owned(p)))
+        return foreign_usable_size(p);
+    return om_usable_size(p);
+}

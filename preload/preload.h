@@ -1,0 +1,81 @@
+/*
+ * preload/preload.h: the parts of the LD_PRELOAD library and what each
+ * offers the others.
+ *
+ *     alloc.c     the malloc family, exported; forwards to om_*; pointers
+ *                 objmem does not own go to glibc's own functions
+ *     record.c    the recorder: per-thread buffers of events, blocks handed to
+ *                 write(2), memory samples, fork and thread exit
+ *     stacks.c    native stacks (libunwind or frame pointers) and their
+ *                 interning table
+ *     process.c   the capture file's name, module maps, dlopen / exec / _exit
+ *                 interposers, the start-up constructor
+ *
+ * Who owns what: the recorder's global state (file, generation, options) is
+ * in record.c; a thread's buffer belongs to that thread alone; the stack
+ * table belongs to stacks.c and is guarded by its own lock.
+ */
+#ifndef OM_PRELOAD_H
+#define OM_PRELOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/util.h"
+#include "capture_format.h"
+
+/* ---- record.c --------------------------------------------------------------- */
+/* Non-zero while a capture is being written: the malloc family calls the
+ * pl_on_* functions only then.  Read with a relaxed load on every call. */
+OM_INTERNAL extern int pl_active;
+/* glibc's malloc_usable_size for foreign blocks (set once dlsym is safe). */
+OM_INTERNAL extern size_t (*pl_next_usable_size)(void *p);
+
+/* A thread's recorder state.  Lives in memory from mmap, never the heap. */
+typedef struct pl_thread pl_thread;
+
+OM_INTERNAL void pl_on_alloc(void *p, size_t size);
+OM_INTERNAL void pl_on_free(void *p);
+
+/* Starts recording into the file named by the environment (process.c calls
+ * it from the constructor).  Returns -1 with a message on stderr. */
+OM_INTERNAL int pl_record_start(const char *path);
+/* Writes the calling thread's buffer to the file (exec, _exit, exit). */
+OM_INTERNAL void pl_record_flush_self(void);
+/* Writes a memory sample and the CAP_END record and flushes the calling
+ * thread; stop != 0 also ends recording (exit), 0 keeps it (exec, which may
+ * fail). */
+OM_INTERNAL void pl_record_finish(int stop);
+/* Appends a snapshot of the module maps (after dlopen). */
+OM_INTERNAL void pl_record_maps(void);
+/* Microseconds since the capture started. */
+OM_INTERNAL uint64_t pl_now_us(void);
+
+/* ---- stacks.c --------------------------------------------------------------- */
+/* Fills frames[] with the return addresses of the caller's stack, leaving out
+ * the frames inside this library.  Returns how many. */
+OM_INTERNAL int pl_stack_capture(uintptr_t *frames, int max, int unwinder, uintptr_t stack_hi);
+/* The id of a stack, interning it if new; *fresh is set when the caller is
+ * the first to see it and must write its frames.  -1 when the table is full. */
+OM_INTERNAL int64_t pl_stack_intern(const uintptr_t *frames, int n, uint64_t hash, int *fresh);
+OM_INTERNAL uint64_t pl_stack_hash(const uintptr_t *frames, int n);
+/* Forgets every stack (a forked child starts its own capture). */
+OM_INTERNAL void pl_stacks_reset(void);
+OM_INTERNAL void pl_stacks_lock(void);
+OM_INTERNAL void pl_stacks_unlock(void);
+/* Records the address range of this library's code (called once at start). */
+OM_INTERNAL void pl_stacks_init(void);
+
+/* ---- process.c -------------------------------------------------------------- */
+/* Opens this process's capture file (O_APPEND), moving aside an older file of
+ * the same name.  Returns the descriptor or -1. */
+OM_INTERNAL int pl_open_capture(const char *base);
+/* Writes the module maps as CAP_MAP records through `emit` (one call per
+ * record, at most 4 KiB each). */
+OM_INTERNAL void pl_read_maps(void (*emit)(const uint8_t *rec, size_t len, void *arg), void *arg);
+/* Forgets which mappings were written (a new capture file starts). */
+OM_INTERNAL void pl_maps_forget(void);
+/* Writes a whole buffer to fd, retrying short writes and EINTR. */
+OM_INTERNAL void pl_write_all(int fd, const uint8_t *buf, size_t len);
+
+#endif

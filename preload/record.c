@@ -1,0 +1,678 @@
+/*
+ * preload/record.c: the recorder behind `objmem run`.
+ *
+ * Strategy.  Each thread owns a pl_thread: a 64 KiB buffer in memory from
+ * mmap (never from the heap it is watching) into which it encodes its events
+ * as varints.  When the buffer is nearly full, or its first event is more
+ * than a second old, the thread wraps it as one block and hands it to
+ * write(2) on the capture, opened O_APPEND: one system call per ~10,000
+ * events, no lock, and the file always ends on a whole block (see
+ * cli/capture_format.h).
+ *
+ *     thread 1: [ev ev ev ev ...]--write-->+
+ *     thread 2: [ev ev ...]------write---->+--> capture: hdr B B B B B ...
+ *     thread 3: [ev ...]-------------------+
+ *
+ * An allocation event is its time, size, address and stack id; the stack is
+ * interned by stacks.c and written once, by the first thread to meet it.
+ * A free is its time and address.
+ *
+ * Sampling (OBJMEM_PRELOAD_SAMPLE = N > 0) keeps one allocation per N bytes
+ * on average: each thread counts bytes down to an exponentially distributed
+ * mark, so an allocation of s bytes is kept with probability 1 - exp(-s/N),
+ * and the reader weighs it by the inverse of that to keep totals unbiased
+ * (the Poisson sampling of tcmalloc's heap profiler).  Frees are recorded
+ * only for the sampled blocks, found in a small set guarded by a filter of
+ * counters that a free reads without a lock.
+ *
+ * Re-entry: anything the recorder calls that allocates (pthread functions,
+ * libunwind's first use) comes back into malloc; a per-thread `busy` flag
+ * makes those inner calls plain allocations, unrecorded.
+ *
+ * Fork: the prepare handler takes the recorder's locks; the child bumps the
+ * generation, which makes its one thread start a fresh buffer, forgets every
+ * stack and sampled block, and opens its own capture (base.PID).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "objmem/heap.h"
+#include "preload.h"
+
+#ifdef OM_PRELOAD_ZSTD
+#include <zstd.h>
+/* zstd's fastest level: about 9x smaller on event streams, a few hundred
+ * MB/s, much less than the unwinding costs. */
+#define PL_ZSTD_LEVEL 1
+#endif
+
+/* Buffer of one thread; a block must fit under CAP_BLOCK_MAX. */
+#define PL_BUF_BYTES (64u * 1024)
+/* Room in front of the payload for the tag and the length varint. */
+#define PL_HEAD 16u
+/* The largest record: a stack of CAP_MAX_FRAMES frames, or a map line. */
+#define PL_RECORD_MAX (4096u + 64u)
+/* A block older than this is written at the next event (streaming). */
+#define PL_BLOCK_AGE_US 1000000u
+/* Per-thread cache of stack hashes to ids; a power of two. */
+#define PL_CACHE_SLOTS 512u
+/* Sampled blocks live at once: at most half of the set's slots. */
+#define PL_SAMPLED_SLOTS (1u << 16)
+#define PL_FILTER_SLOTS (1u << 20)
+
+struct pl_thread {
+#ifdef OM_PRELOAD_ZSTD
+    ZSTD_CCtx *zstd;                     /* the thread's compressor, made on first use */
+    uint8_t packed[PL_BUF_BYTES + 1024]; /* a compressed block: tag, lengths, data */
+#endif
+    uint32_t generation; /* cap_generation when this state was set up */
+    uint32_t index;      /* the thread's number in the capture */
+    uint64_t base_us;    /* time of the open block's first event */
+    uint64_t last_us;    /* time of the previous event in the block */
+    uint64_t last_addr;  /* previous address in the block, in 16-byte units */
+    size_t len;          /* payload bytes in the open block; 0 = no block open */
+    double sample_left;  /* bytes until the next sampled allocation */
+    uint64_t rng;
+    uintptr_t stack_lo, stack_hi; /* this thread's stack, for frame-pointer walks */
+    struct {
+        uint64_t hash;
+        int64_t id;
+    } cache[PL_CACHE_SLOTS];
+    uint8_t buf[PL_BUF_BYTES];
+};
+
+int pl_active;
+
+static int cap_fd = -1;
+static uint32_t cap_generation = 1;
+static uint32_t next_thread_index;
+static uint64_t start_ns;
+static uint64_t next_memory_us;
+static char base_path[1024];
+static long opt_sample, opt_unwinder, opt_depth, opt_interval_us;
+static int reopen_pending; /* a forked child opens its capture at its first event */
+static pthread_key_t thread_key;
+static OM_THREAD_LOCAL pl_thread *self;
+static OM_THREAD_LOCAL int busy;
+
+uint64_t pl_now_us(void) { return (om_now_ns() - start_ns) / 1000u; }
+
+/* ---- blocks ----------------------------------------------------------------- */
+#ifdef OM_PRELOAD_ZSTD
+/* Writes the open block compressed ('Z' len raw_len data); false when zstd
+ * fails or does not help, and the block goes out as it is. */
+static bool flush_packed(pl_thread *t)
+{
+    if (!t->zstd && !(t->zstd = ZSTD_createCCtx()))
+        return false;
+    uint8_t *p = t->packed + 1 + 2 * CAP_VARINT_MAX;
+    size_t room = sizeof t->packed - (size_t)(p - t->packed);
+    size_t n = ZSTD_compressCCtx(t->zstd, p, room, t->buf + PL_HEAD, t->len, PL_ZSTD_LEVEL);
+    if (ZSTD_isError(n) || n + 16 >= t->len)
+        return false;
+    uint8_t head[1 + 2 * CAP_VARINT_MAX], raw[CAP_VARINT_MAX];
+    size_t raw_len = (size_t)(cap_put_varint(raw, t->len) - raw);
+    head[0] = CAP_PACKED_TAG;
+    size_t k = (size_t)(cap_put_varint(head + 1, raw_len + n) - head);
+    uint8_t *start = p - raw_len - k;
+    memcpy(start, head, k);
+    memcpy(start + k, raw, raw_len);
+    if (cap_fd >= 0)
+        pl_write_all(cap_fd, start, k + raw_len + n);
+    t->len = 0;
+    return true;
+}
+#endif
+
+static void flush(pl_thread *t)
+{
+    if (t->len == 0)
+        return;
+#ifdef OM_PRELOAD_ZSTD
+    if (flush_packed(t))
+        return;
+#endif
+    uint8_t head[CAP_VARINT_MAX + 1];
+    head[0] = CAP_BLOCK_TAG;
+    size_t k = (size_t)(cap_put_varint(head + 1, t->len) - head);
+    uint8_t *start = t->buf + PL_HEAD - k;
+    memcpy(start, head, k);
+    if (cap_fd >= 0)
+        pl_write_all(cap_fd, start, k + t->len);
+    t->len = 0;
+}
+
+static void begin_block(pl_thread *t, uint64_t now)
+{
+    uint8_t *p = t->buf + PL_HEAD;
+    p = cap_put_varint(p, t->index);
+    p = cap_put_varint(p, now);
+    t->len = (size_t)(p - (t->buf + PL_HEAD));
+    t->base_us = t->last_us = now;
+    t->last_addr = 0;
+}
+
+/* Room for one record of at most `need` bytes at time `now`. */
+static uint8_t *reserve(pl_thread *t, size_t need, uint64_t now)
+{
+    if (t->len && (PL_HEAD + t->len + need > PL_BUF_BYTES || now - t->base_us > PL_BLOCK_AGE_US))
+        flush(t);
+    if (t->len == 0)
+        begin_block(t, now);
+    return t->buf + PL_HEAD + t->len;
+}
+
+static void commit(pl_thread *t, uint8_t *end) { t->len = (size_t)(end - (t->buf + PL_HEAD)); }
+
+static uint8_t *put_dt(pl_thread *t, uint8_t *p, uint64_t now)
+{
+    uint64_t dt = now >= t->last_us ? now - t->last_us : 0;
+    t->last_us = now > t->last_us ? now : t->last_us;
+    return cap_put_varint(p, dt);
+}
+
+static uint8_t *put_addr(pl_thread *t, uint8_t *p, const void *addr)
+{
+    uint64_t a = (uint64_t)(uintptr_t)addr >> 4;
+    p = cap_put_varint(p, cap_zigzag((int64_t)(a - t->last_addr)));
+    t->last_addr = a;
+    return p;
+}
+
+static uint8_t *put_string(uint8_t *p, const char *s, size_t max)
+{
+    size_t n = strnlen(s, max);
+    p = cap_put_varint(p, n);
+    memcpy(p, s, n);
+    return p + n;
+}
+
+/* ---- memory samples: RSS from /proc/self/statm, the heap's committed bytes -- */
+static size_t read_rss(void)
+{
+    char text[128];
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    text[n] = '\0';
+    const char *s = strchr(text, ' ');
+    size_t pages = 0;
+    for (s = s ? s + 1 : text + n; *s >= '0' && *s <= '9'; s++)
+        pages = pages * 10 + (size_t)(*s - '0');
+    return pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static void record_memory(pl_thread *t, uint64_t now)
+{
+    om_heap_stats stats;
+    om_heap_get_stats(&stats);
+    uint8_t *p = reserve(t, 3 * CAP_VARINT_MAX + 1, now);
+    *p++ = CAP_MEMORY;
+    p = put_dt(t, p, now);
+    p = cap_put_varint(p, read_rss());
+    p = cap_put_varint(p, stats.committed);
+    commit(t, p);
+}
+
+static void maybe_record_memory(pl_thread *t, uint64_t now)
+{
+    uint64_t due = __atomic_load_n(&next_memory_us, __ATOMIC_RELAXED);
+    if (OM_LIKELY(now < due))
+        return;
+    if (!__atomic_compare_exchange_n(&next_memory_us, &due, now + (uint64_t)opt_interval_us, false,
+                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        return; /* another thread takes this sample */
+    record_memory(t, now);
+}
+
+/* ---- the sampled set: which live blocks were sampled ------------------------ */
+static uint8_t *filter;       /* PL_FILTER_SLOTS counters, read without the lock */
+static uintptr_t *sampled;    /* PL_SAMPLED_SLOTS addresses, open addressing */
+static size_t sampled_count;
+static pthread_mutex_t sampled_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    return x ^ (x >> 33);
+}
+
+static void sampled_insert(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    pthread_mutex_lock(&sampled_lock);
+    if (sampled_count < PL_SAMPLED_SLOTS / 2) {
+        size_t i = mix(a) & (PL_SAMPLED_SLOTS - 1);
+        while (sampled[i])
+            i = (i + 1) & (PL_SAMPLED_SLOTS - 1);
+        sampled[i] = a;
+        sampled_count++;
+        uint8_t *c = &filter[mix(a) >> 44];
+        if (__atomic_load_n(c, __ATOMIC_RELAXED) < 255)
+            __atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&sampled_lock);
+}
+
+/* Removes p from the set (backward-shift deletion); true if it was there. */
+static bool sampled_remove(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (OM_LIKELY(__atomic_load_n(&filter[mix(a) >> 44], __ATOMIC_RELAXED) == 0))
+        return false;
+    bool found = false;
+    pthread_mutex_lock(&sampled_lock);
+    size_t mask = PL_SAMPLED_SLOTS - 1, i = mix(a) & mask;
+    while (sampled[i] && sampled[i] != a)
+        i = (i + 1) & mask;
+    if (sampled[i] == a) {
+        found = true;
+        sampled_count--;
+        uint8_t *c = &filter[mix(a) >> 44];
+        if (__atomic_load_n(c, __ATOMIC_RELAXED) < 255)
+            __atomic_sub_fetch(c, 1, __ATOMIC_RELAXED);
+        for (size_t j = (i + 1) & mask; sampled[j]; j = (j + 1) & mask) {
+            size_t home = mix(sampled[j]) & mask;
+            /* move j back into the hole at i unless its home lies in (i, j] */
+            if (((j - home) & mask) >= ((j - i) & mask)) {
+                sampled[i] = sampled[j];
+                i = j;
+            }
+        }
+        sampled[i] = 0;
+    }
+    pthread_mutex_unlock(&sampled_lock);
+    return found;
+}
+
+static double next_sample_gap(pl_thread *t)
+{
+    double u = (double)((om_splitmix64(&t->rng) >> 11) + 1) * (1.0 / 9007199254740992.0);
+    return -log(u) * (double)opt_sample;
+}
+
+/* ---- thread state ------------------------------------------------------------- */
+static void record_thread(pl_thread *t)
+{
+    uint64_t now = pl_now_us();
+    uint8_t *p = reserve(t, 2 * CAP_VARINT_MAX + 1, now);
+    *p++ = CAP_THREAD;
+    p = put_dt(t, p, now);
+    p = cap_put_varint(p, (uint64_t)syscall(SYS_gettid));
+    commit(t, p);
+}
+
+/* fresh: the memory just came from mmap, zeroed already. */
+static void reset_thread(pl_thread *t, int fresh)
+{
+    t->generation = __atomic_load_n(&cap_generation, __ATOMIC_ACQUIRE);
+    t->index = __atomic_fetch_add(&next_thread_index, 1, __ATOMIC_RELAXED);
+    t->len = 0;
+    if (!fresh)
+        memset(t->cache, 0, sizeof t->cache);
+    t->rng = om_random_seed();
+    if (opt_sample > 0)
+        t->sample_left = next_sample_gap(t);
+    record_thread(t);
+}
+
+static void find_stack(pl_thread *t)
+{
+    pthread_attr_t attr;
+    void *lo;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return;
+    if (pthread_attr_getstack(&attr, &lo, &size) == 0) {
+        t->stack_lo = (uintptr_t)lo;
+        t->stack_hi = (uintptr_t)lo + size;
+    }
+    pthread_attr_destroy(&attr);
+}
+
+static pl_thread *new_thread(void)
+{
+    void *m = mmap(NULL, sizeof(pl_thread), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    pl_thread *t = m;
+    find_stack(t);
+    pthread_setspecific(thread_key, t);
+    reset_thread(t, 1);
+    return t;
+}
+
+static int open_file(void);
+
+/* The calling thread's state, set up on first use and after a fork (whose
+ * child opens its capture here, once the heap's own fork handlers have run:
+ * the memory sample reads the heap's statistics under its lock). */
+static pl_thread *get_self(void)
+{
+    pl_thread *t = self;
+    if (OM_LIKELY(t && t->generation == __atomic_load_n(&cap_generation, __ATOMIC_RELAXED)))
+        return t;
+    if (t)
+        reset_thread(t, 0);
+    else
+        self = t = new_thread();
+    if (reopen_pending) {
+        reopen_pending = 0;
+        if (open_file() < 0)
+            __atomic_store_n(&pl_active, 0, __ATOMIC_RELAXED);
+    }
+    return t;
+}
+
+/* pthread key destructor: the thread is ending. */
+static void end_thread(void *arg)
+{
+    pl_thread *t = arg;
+    busy = 1;
+    if (t->generation == __atomic_load_n(&cap_generation, __ATOMIC_RELAXED))
+        flush(t);
+    if (self == t)
+        self = NULL;
+#ifdef OM_PRELOAD_ZSTD
+    ZSTD_freeCCtx(t->zstd);
+#endif
+    munmap(t, sizeof(pl_thread));
+    busy = 0;
+}
+
+/* ---- events ------------------------------------------------------------------- */
+static void emit_stack(pl_thread *t, int64_t id, const uintptr_t *frames, int n, uint64_t now)
+{
+    uint8_t *p = reserve(t, 2 * CAP_VARINT_MAX + 1 + (size_t)n * CAP_VARINT_MAX, now);
+    *p++ = CAP_STACK;
+    p = cap_put_varint(p, (uint64_t)id);
+    p = cap_put_varint(p, (uint64_t)n);
+    uintptr_t prev = 0;
+    for (int i = 0; i < n; i++) {
+        p = cap_put_varint(p, cap_zigzag((int64_t)(frames[i] - prev)));
+        prev = frames[i];
+    }
+    commit(t, p);
+}
+
+/* The id of a stack, interned if new: through the thread's cache of hashes,
+ * then the shared table. */
+static int64_t intern(pl_thread *t, const uintptr_t *frames, int n, uint64_t now)
+{
+    uint64_t h = pl_stack_hash(frames, n);
+    size_t at = h & (PL_CACHE_SLOTS - 1);
+    if (t->cache[at].hash == h)
+        return t->cache[at].id;
+    int fresh = 0;
+    int64_t id = pl_stack_intern(frames, n, h, &fresh);
+    if (id < 0)
+        return 0; /* table full: the empty stack, id 0 */
+    if (fresh)
+        emit_stack(t, id, frames, n, now);
+    t->cache[at].hash = h;
+    t->cache[at].id = id;
+    return id;
+}
+
+/* The id of the calling stack. */
+static int64_t stack_id(pl_thread *t, uint64_t now)
+{
+    uintptr_t frames[CAP_MAX_FRAMES];
+    int n = pl_stack_capture(frames, (int)opt_depth, (int)opt_unwinder, t->stack_hi);
+    return intern(t, frames, n, now);
+}
+
+void pl_on_alloc(void *p, size_t size)
+{
+    if (busy)
+        return;
+    busy = 1;
+    pl_thread *t = get_self();
+    if (!t)
+        goto out;
+    if (opt_sample > 0) {
+        t->sample_left -= (double)size;
+        if (t->sample_left > 0)
+            goto out;
+        while (t->sample_left <= 0)
+            t->sample_left += next_sample_gap(t);
+        sampled_insert(p);
+    }
+    uint64_t now = pl_now_us();
+    int64_t id = stack_id(t, now);
+    uint8_t *q = reserve(t, 4 * CAP_VARINT_MAX + 1, now);
+    *q++ = CAP_ALLOC;
+    q = put_dt(t, q, now);
+    q = cap_put_varint(q, size);
+    q = cap_put_varint(q, (uint64_t)id);
+    q = put_addr(t, q, p);
+    commit(t, q);
+    maybe_record_memory(t, now);
+out:
+    busy = 0;
+}
+
+void pl_on_free(void *p)
+{
+    if (busy)
+        return;
+    busy = 1;
+    pl_thread *t = get_self();
+    if (!t || (opt_sample > 0 && !sampled_remove(p)))
+        goto out;
+    uint64_t now = pl_now_us();
+    uint8_t *q = reserve(t, 2 * CAP_VARINT_MAX + 1, now);
+    *q++ = CAP_FREE;
+    q = put_dt(t, q, now);
+    q = put_addr(t, q, p);
+    commit(t, q);
+out:
+    busy = 0;
+}
+
+/* ---- the file's opening records ------------------------------------------------ */
+static void emit_raw(const uint8_t *rec, size_t len, void *arg)
+{
+    pl_thread *t = arg;
+    uint8_t *p = reserve(t, len, pl_now_us());
+    memcpy(p, rec, len);
+    commit(t, p + len);
+}
+
+static size_t read_small_file(const char *path, char *out, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    size_t len = 0;
+    ssize_t n;
+    while (len < cap - 1 && (n = read(fd, out + len, cap - 1 - len)) > 0)
+        len += (size_t)n;
+    close(fd);
+    out[len] = '\0';
+    return len;
+}
+
+static void record_info(pl_thread *t)
+{
+    char exe[1024] = "", cmd[2048];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    size_t len = read_small_file("/proc/self/cmdline", cmd, sizeof cmd);
+    for (size_t i = 0; i + 1 < len; i++)
+        if (cmd[i] == '\0')
+            cmd[i] = ' ';
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    uint64_t now = pl_now_us();
+    uint8_t *p = reserve(t, 8 * CAP_VARINT_MAX + sizeof exe + sizeof cmd, now);
+    *p++ = CAP_INFO;
+    p = cap_put_varint(p, (uint64_t)getpid());
+    p = cap_put_varint(p, (uint64_t)getppid());
+    p = cap_put_varint(p, (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec);
+    p = cap_put_varint(p, (uint64_t)opt_sample);
+    p = cap_put_varint(p, (uint64_t)opt_unwinder);
+    p = put_string(p, exe, sizeof exe);
+    p = put_string(p, cmd, sizeof cmd);
+    commit(t, p);
+}
+
+void pl_record_maps(void)
+{
+    if (!__atomic_load_n(&pl_active, __ATOMIC_RELAXED) || busy)
+        return;
+    busy = 1;
+    pl_thread *t = get_self();
+    if (t) {
+        uint64_t now = pl_now_us();
+        uint8_t *p = reserve(t, CAP_VARINT_MAX + 1, now);
+        *p++ = CAP_MAPS;
+        commit(t, put_dt(t, p, now));
+        pl_read_maps(emit_raw, t);
+    }
+    busy = 0;
+}
+
+/* Header, info, maps and a first memory sample, written at once so that even
+ * a program killed at once leaves a readable capture. */
+static int open_file(void)
+{
+    cap_fd = pl_open_capture(base_path);
+    if (cap_fd < 0)
+        return -1;
+    uint8_t head[CAP_MAGIC_LEN + 1];
+    memcpy(head, CAP_MAGIC, CAP_MAGIC_LEN);
+    head[CAP_MAGIC_LEN] = CAP_VERSION;
+    pl_write_all(cap_fd, head, sizeof head);
+    int was = busy;
+    busy = 1;
+    pl_maps_forget();
+    pl_thread *t = get_self();
+    if (t) {
+        record_info(t);
+        uint8_t *p = reserve(t, CAP_VARINT_MAX + 1, pl_now_us());
+        *p++ = CAP_MAPS;
+        commit(t, put_dt(t, p, pl_now_us()));
+        pl_read_maps(emit_raw, t);
+        record_memory(t, pl_now_us());
+        flush(t);
+    }
+    busy = was;
+    return 0;
+}
+
+/* ---- fork ------------------------------------------------------------------------ */
+static void before_fork(void)
+{
+    pl_stacks_lock();
+    pthread_mutex_lock(&sampled_lock);
+}
+
+static void after_fork_parent(void)
+{
+    pthread_mutex_unlock(&sampled_lock);
+    pl_stacks_unlock();
+}
+
+static void after_fork_child(void)
+{
+    pthread_mutex_unlock(&sampled_lock);
+    pl_stacks_unlock();
+    if (!__atomic_load_n(&pl_active, __ATOMIC_RELAXED))
+        return;
+    if (cap_fd >= 0)
+        close(cap_fd);
+    cap_fd = -1;
+    pl_stacks_reset();
+    memset(sampled, 0, PL_SAMPLED_SLOTS * sizeof *sampled);
+    memset(filter, 0, PL_FILTER_SLOTS);
+    sampled_count = 0;
+    next_thread_index = 0;
+    next_memory_us = 0;
+    start_ns = om_now_ns();
+    reopen_pending = 1;
+    __atomic_add_fetch(&cap_generation, 1, __ATOMIC_RELEASE);
+}
+
+/* ---- start and finish -------------------------------------------------------------- */
+static long clamp(long v, long lo, long hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+int pl_record_start(const char *path)
+{
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof base_path - 32) {
+        om_fdprintf(2, "objmem: preload: capture path is empty or too long\n");
+        return -1;
+    }
+    memcpy(base_path, path, n + 1);
+    opt_sample = om_opt(OM_OPT_PRELOAD_SAMPLE) > 0 ? om_opt(OM_OPT_PRELOAD_SAMPLE) : 0;
+    opt_unwinder = om_opt(OM_OPT_PRELOAD_UNWIND) == 1 ? CAP_UNWIND_FRAMEPOINTER : 0;
+    opt_depth = clamp(om_opt(OM_OPT_PRELOAD_DEPTH), 1, CAP_MAX_FRAMES);
+    opt_interval_us = clamp(om_opt(OM_OPT_PRELOAD_INTERVAL), 1, 3600000) * 1000;
+    void *m = mmap(NULL, PL_SAMPLED_SLOTS * sizeof *sampled + PL_FILTER_SLOTS,
+                   PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return -1;
+    sampled = m;
+    filter = (uint8_t *)m + PL_SAMPLED_SLOTS * sizeof *sampled;
+    pl_stacks_init();
+    busy = 1;
+    int rc = pthread_key_create(&thread_key, end_thread);
+    if (rc == 0)
+        rc = pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    busy = 0;
+    if (rc != 0)
+        return -1;
+    start_ns = om_now_ns();
+    if (open_file() < 0) {
+        om_fdprintf(2, "objmem: preload: cannot create the capture %s: %s\n", base_path,
+                    strerror(errno));
+        return -1;
+    }
+    __atomic_store_n(&pl_active, 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+void pl_record_flush_self(void)
+{
+    if (!__atomic_load_n(&pl_active, __ATOMIC_RELAXED))
+        return;
+    int was = busy;
+    busy = 1;
+    pl_thread *t = get_self();
+    if (t)
+        flush(t);
+    busy = was;
+}
+
+void pl_record_finish(int stop)
+{
+    if (!__atomic_load_n(&pl_active, __ATOMIC_RELAXED))
+        return;
+    busy = 1;
+    pl_thread *t = get_self();
+    if (t) {
+        uint64_t now = pl_now_us();
+        record_memory(t, now);
+        uint8_t *p = reserve(t, CAP_VARINT_MAX + 1, now);
+        *p++ = CAP_END;
+        commit(t, put_dt(t, p, now));
+        flush(t);
+    }
+    if (stop)
+        __atomic_store_n(&pl_active, 0, __ATOMIC_RELAXED);
+    busy = 0;
+}

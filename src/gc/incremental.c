@@ -1,0 +1,369 @@
+/*
+ * gc/incremental.c: the old generation, collected in slices.
+ *
+ * STRATEGY.  A full collection of a large heap is one long pause (CPython
+ * 3.11: about 160 ms for 1M objects).  Here an automatic collection of
+ * generation 2 is a cycle of short slices with the program running in
+ * between, over the table of old objects (gc/tables.c):
+ *
+ *     compact    tombstones leave the table; n = its length      (sliced)
+ *     update     refs[i] = refcnt of entry i < n                 (sliced)
+ *     subtract   each entry's references to entries are
+ *                subtracted from their refs                      (sliced)
+ *     mark       from every entry with refs > 0, GC_OLD_MARK on
+ *                all entries it reaches (explicit index stack)   (sliced)
+ *     verify     S = the unmarked entries.  ATOMIC, cost O(|S|): S leaves
+ *                the table, and an ordinary collection runs over S alone
+ *                (gc_collect_candidates: exact refcounts, exact
+ *                subtraction, mark, then finalizers, weak references, free)
+ *
+ * Why it is sound although the program changes the graph between slices:
+ * the sliced phases only PROPOSE S; they may be wrong both ways.  verify
+ * decides over S with fresh reference counts, in one step: an object of S
+ * whose count exceeds the references from inside S has a reference from
+ * outside, and survives with all it reaches in S.  What is left is a set
+ * that nothing outside refers to: garbage, however it was found.  A garbage
+ * cycle that the proposal missed (it became garbage during the cycle, or a
+ * changed reference hid it) is found by the next cycle: garbage never
+ * changes, so the next cycle's proposal sees it exactly.
+ *
+ * The table learns of every old object freed meanwhile (GC_WATCHED: the
+ * object layer calls gc_on_free, the entry becomes NULL), so no slice
+ * touches freed memory.  Objects that enter generation 2 during a cycle are
+ * appended past n: not this cycle's business.
+ *
+ * NUMBERS.  A slice does at most gc_slice_work units (an entry looked at, or
+ * a reference visited), plus the references of the last object traversed (a
+ * traverse cannot be cut): 20000 units, about 0.1 ms of CPU.  A slice runs
+ * every gc_slice_work / GC_INC_PACE_DIV (78) object allocations, so a cycle
+ * over n old objects (about 4n + 2 * references units) ends within about
+ * n / 32 allocations; with cycles starting when generation 2 grew by 1/8
+ * (gc/trigger.c), old garbage waits for at most about 1/8 + 1/32 of the old
+ * generation's size.  The free phase frees gc_slice_work / GC_INC_FREE_COST
+ * objects a slice.  verify is one slice whose cost is O(|S|): it grows with
+ * the garbage found, never with the live heap (measured: 15 to 20 ms of CPU
+ * when a cycle over 1M live objects finds 150k of garbage).
+ */
+#include "gc/state.h"
+
+enum inc_phase { INC_COMPACT, INC_UPDATE, INC_SUBTRACT, INC_MARK, INC_VERIFY, INC_FREE };
+
+struct gc_inc {
+    enum inc_phase phase;
+    size_t cursor, write; /* position in the table (write: compaction only) */
+    size_t n;             /* the cycle's entries: [0, n) */
+    uint32_t *stack;      /* mark stack of entry indices (capacity n) */
+    size_t sp;
+    uint64_t last_alloc; /* rt->allocated when the last slice ran */
+    uint64_t pause_ns;   /* the cycle's slices, summed */
+    size_t work;         /* units done in the running slice */
+    gc_vec garbage;      /* verified garbage, held, freed in slices (INC_FREE) */
+    size_t free_pos;     /* gc_free_step's position in it */
+    gc_result res;       /* what verify found */
+    size_t proposed;     /* |S| */
+};
+
+static size_t slice_budget(void)
+{
+    long w = om_opt(OM_OPT_GC_SLICE_WORK);
+    return w > 0 ? (size_t)w : 1;
+}
+
+int gc_inc_start(gc_state *st)
+{
+    if (!st->old.on || st->inc)
+        return -1;
+    struct gc_inc *inc = om_calloc(1, sizeof *inc);
+    if (!inc)
+        return -1;
+    inc->last_alloc = st->rt->allocated;
+    st->inc = inc;
+    om_gc_info info = {.generation = 2, .automatic = 1, .incremental = 1};
+    gc_call_callbacks(st, "start", &info);
+    gc_update_trigger(st);
+    return 0;
+}
+
+static void finish(gc_state *st);
+
+void gc_inc_abort(gc_state *st)
+{
+    struct gc_inc *inc = st->inc;
+    if (!inc)
+        return;
+    if (inc->phase == INC_FREE) { /* decided already: free the rest now, and end */
+        gc_free_step(st, &inc->garbage, &inc->free_pos, SIZE_MAX);
+        finish(st);
+        return;
+    }
+    if (inc->phase == INC_COMPACT) /* entries between write and cursor are stale copies */
+        for (size_t i = inc->write; i < inc->cursor; i++)
+            st->old.objs[i] = NULL;
+    om_free(inc->stack);
+    om_free(inc);
+    st->inc = NULL;
+    st->inc_stats.aborted++;
+    gc_update_trigger(st);
+}
+
+/* ---- the sliced phases -------------------------------------------------------------- */
+typedef struct visit_ctx {
+    gc_state *st;
+    struct gc_inc *inc;
+} visit_ctx;
+
+/* The cycle's entry index of o, or -1 when o is not one of its entries. */
+static inline long entry_of(const struct gc_inc *inc, const om_object *o)
+{
+    if (!o || !(o->ob_gc & GC_WATCHED))
+        return -1;
+    uint32_t i = gc_scratch(o);
+    return i < inc->n ? (long)i : -1;
+}
+
+static void compact(gc_state *st, struct gc_inc *inc, size_t budget)
+{
+    inc->work += gc_table_compact(&st->old, &inc->cursor, &inc->write, budget - inc->work);
+    if (inc->cursor == st->old.len) {
+        inc->n = st->old.len;
+        inc->cursor = 0;
+        inc->phase = INC_UPDATE;
+    }
+}
+
+static void update(gc_state *st, struct gc_inc *inc, size_t budget)
+{
+    gc_table *t = &st->old;
+    for (; inc->cursor < inc->n && inc->work < budget; inc->cursor++, inc->work++) {
+        om_object *o = t->objs[inc->cursor];
+        if (o)
+            t->refs[inc->cursor] = o->ob_refcnt < GC_REFS_MAX ? o->ob_refcnt : GC_REFS_MAX;
+    }
+    if (inc->cursor == inc->n) {
+        inc->cursor = 0;
+        inc->phase = INC_SUBTRACT;
+    }
+}
+
+static int subtract_visit(om_object *child, void *arg)
+{
+    visit_ctx *c = arg;
+    c->inc->work++;
+    long i = entry_of(c->inc, child);
+    if (i >= 0) {
+        uint32_t r = c->st->old.refs[i];
+        if (r > 0 && r < GC_REFS_MAX) /* the program may have changed counts: clamp */
+            c->st->old.refs[i] = r - 1;
+    }
+    return 0;
+}
+
+static void subtract(gc_state *st, struct gc_inc *inc, size_t budget)
+{
+    visit_ctx c = {st, inc};
+    for (; inc->cursor < inc->n && inc->work < budget; inc->cursor++, inc->work++) {
+        om_object *o = st->old.objs[inc->cursor];
+        if (o && o->ob_type->traverse)
+            o->ob_type->traverse(o, subtract_visit, &c);
+    }
+    if (inc->cursor == inc->n) {
+        inc->cursor = 0;
+        inc->phase = INC_MARK;
+    }
+}
+
+static int mark_visit(om_object *child, void *arg)
+{
+    visit_ctx *c = arg;
+    c->inc->work++;
+    long i = entry_of(c->inc, child);
+    if (i >= 0 && !(c->st->old.refs[i] & GC_OLD_MARK)) {
+        c->st->old.refs[i] |= GC_OLD_MARK;
+        c->inc->stack[c->inc->sp++] = (uint32_t)i; /* capacity n: each entry once */
+    }
+    return 0;
+}
+
+static void mark(gc_state *st, struct gc_inc *inc, size_t budget)
+{
+    gc_table *t = &st->old;
+    visit_ctx c = {st, inc};
+    if (!inc->stack && inc->n) {
+        inc->stack = om_malloc(inc->n * sizeof *inc->stack);
+        if (!inc->stack) {
+            gc_inc_abort(st);
+            return;
+        }
+    }
+    while (inc->work < budget) {
+        if (inc->sp) {
+            uint32_t i = inc->stack[--inc->sp];
+            om_object *o = t->objs[i]; /* NULL: freed since it was marked */
+            inc->work++;
+            if (o && o->ob_type->traverse)
+                o->ob_type->traverse(o, mark_visit, &c);
+            continue;
+        }
+        if (inc->cursor == inc->n) {
+            inc->phase = INC_VERIFY;
+            return;
+        }
+        size_t i = inc->cursor++;
+        inc->work++;
+        uint32_t r = t->refs[i];
+        if (t->objs[i] && !(r & GC_OLD_MARK) && r > 0) {
+            t->refs[i] = r | GC_OLD_MARK;
+            inc->stack[inc->sp++] = (uint32_t)i;
+        }
+    }
+}
+
+/* ---- verify: the atomic end ----------------------------------------------------------- */
+static void finish(gc_state *st)
+{
+    struct gc_inc *inc = st->inc;
+    const gc_result *res = &inc->res;
+    om_gc_incremental_stats *is = &st->inc_stats;
+    size_t found = res->collected + res->uncollectable;
+    is->cycles++;
+    is->candidates += inc->proposed;
+    is->verified += found;
+    if (found > is->peak_garbage)
+        is->peak_garbage = found;
+    om_gc_gen_stats *s = &st->stats.gen[2];
+    s->collections++;
+    s->collected += res->collected;
+    s->uncollectable += res->uncollectable;
+    st->count[2] = 0;
+    st->long_lived_total = st->old.len - st->old.tombstones;
+    st->long_lived_pending = 0;
+    om_gc_info info = {.generation = 2,
+                       .automatic = 1,
+                       .incremental = 1,
+                       .collected = res->collected,
+                       .uncollectable = res->uncollectable,
+                       .duration_ns = inc->pause_ns,
+                       .candidates = inc->proposed};
+    gc_vec_free(&inc->garbage);
+    om_free(inc->stack);
+    om_free(inc);
+    st->inc = NULL;
+    gc_update_trigger(st);
+    gc_call_callbacks(st, "stop", &info);
+}
+
+/* After: the proposal's members left the table; the rest of them are back
+ * in it (past n); the garbage among them is held in inc->garbage for the
+ * free phase, its finalizers run and its weak references cleared. */
+static void verify(gc_state *st, struct gc_inc *inc)
+{
+    gc_table *t = &st->old;
+    size_t proposed = 0;
+    for (size_t i = 0; i < inc->n; i++)
+        if (t->objs[i] && !(t->refs[i] & GC_OLD_MARK))
+            proposed++;
+    gc_vec cands = {0}, stack = {0};
+    if (proposed &&
+        (gc_vec_reserve(&cands, proposed) != 0 || gc_vec_reserve(&stack, proposed) != 0)) {
+        gc_vec_free(&cands);
+        gc_vec_free(&stack);
+        gc_inc_abort(st);
+        return;
+    }
+    for (size_t i = 0; i < inc->n; i++) {
+        om_object *o = t->objs[i];
+        if (!o || (t->refs[i] & GC_OLD_MARK))
+            continue;
+        gc_table_forget(&st->old, o);
+        o->ob_gc |= GC_COLLECTING;
+        gc_set_scratch(o, o->ob_refcnt < GC_REFS_MAX ? o->ob_refcnt : GC_REFS_MAX);
+        cands.items[cands.len++] = o;
+    }
+    inc->proposed = proposed;
+    inc->res.candidates = proposed;
+    if (cands.len)
+        gc_collect_candidates(st, &cands, &stack, GC_GEN_OLD, &inc->res, &inc->garbage);
+    gc_vec_free(&cands);
+    gc_vec_free(&stack);
+    inc->phase = INC_FREE;
+    inc->free_pos = 0;
+}
+
+/* Freeing costs far more per object than looking at one (a dealloc, heap
+ * frees): the free phase does budget / GC_INC_FREE_COST objects a slice. */
+#define GC_INC_FREE_COST 4
+
+/* One slice: at most the budget of work in the sliced phases, or verify (its
+ * cost grows with the garbage it found, never with the live heap). */
+static void slice(gc_state *st)
+{
+    if (st->collecting || ob_releasing(st->rt))
+        return;
+    struct gc_inc *inc = st->inc;
+    size_t budget = slice_budget();
+    gc_clock t0 = gc_clock_now();
+    st->collecting = 1;
+    inc->work = 0;
+    while (st->inc && inc->work < budget) {
+        if (inc->phase == INC_COMPACT)
+            compact(st, inc, budget);
+        else if (inc->phase == INC_UPDATE)
+            update(st, inc, budget);
+        else if (inc->phase == INC_SUBTRACT)
+            subtract(st, inc, budget);
+        else if (inc->phase == INC_MARK)
+            mark(st, inc, budget);
+        else if (inc->phase == INC_VERIFY) {
+            verify(st, inc);
+            break; /* verify is a slice of its own */
+        } else {
+            size_t quota = budget / GC_INC_FREE_COST ? budget / GC_INC_FREE_COST : 1;
+            size_t before = inc->free_pos;
+            int done = gc_free_step(st, &inc->garbage, &inc->free_pos, quota);
+            inc->work += (done ? quota : inc->free_pos - before) * GC_INC_FREE_COST;
+            if (done) {
+                inc->pause_ns += om_now_ns() - t0.wall;
+                finish(st); /* frees inc */
+                st->collecting = 0;
+                gc_pause_record(&st->pauses[1][2], t0);
+                st->inc_stats.slices++;
+                if (OM_DEBUG >= 3)
+                    gc_check_clean(st);
+                return;
+            }
+        }
+    }
+    st->collecting = 0;
+    if (!st->inc)
+        return; /* aborted (out of memory) */
+    inc->pause_ns += gc_pause_record(&st->pauses[1][2], t0);
+    inc->last_alloc = st->rt->allocated;
+    st->inc_stats.slices++;
+    if (inc->phase != INC_FREE && inc->work > st->inc_stats.max_slice_work)
+        st->inc_stats.max_slice_work = inc->work;
+}
+
+void gc_inc_pace(gc_state *st)
+{
+    size_t pace = slice_budget() / GC_INC_PACE_DIV;
+    if (st->rt->allocated - st->inc->last_alloc >= (pace ? pace : 1))
+        slice(st);
+}
+
+bool gc_inc_freeing(const gc_state *st)
+{
+    return st->inc && st->inc->phase == INC_FREE;
+}
+
+int gc_inc_slice(gc_state *st)
+{
+    if (st->inc)
+        slice(st);
+    return st->inc != NULL;
+}
+
+void gc_inc_finish(gc_state *st)
+{
+    while (st->inc && !st->collecting && !ob_releasing(st->rt))
+        slice(st);
+}

@@ -1,0 +1,356 @@
+/*
+ * gc/trash.c: what happens to the unreachable set U of a collection.
+ *
+ * By the time U arrives here the decision is made: nothing outside U refers
+ * to any member of U, and no user code has run.  From now on user code runs
+ * (weak reference callbacks, finalizers), so first the collector takes a
+ * reference to every member of U ("hold"): whatever a callback or finalizer
+ * does to the graph, no member of U can be freed under the collector's
+ * feet, and the list stays valid.
+ *
+ *     hold              incref every member of U
+ *     move_legacy       members with OM_TYPE_LEGACY_FINALIZER, and all they
+ *                       reach inside U, leave U for good: the legacy ones go
+ *                       to `garbage`, the rest stay alive because of them
+ *     handle_weakrefs   weak references to members of U are cleared, all of
+ *                       them before any callback runs; callbacks run only for
+ *                       weak reference records whose owner is not in U
+ *     finalize          each member's finalizer runs, once ever (PEP 442:
+ *                       OM_GC_FINALIZED is set before the call)
+ *     resurrect         if user code ran: U is checked again, like the first
+ *                       time (gc_refs = refcnt - 1 for our hold, minus the
+ *                       references from inside U); members that something
+ *                       outside U now refers to, and all they reach in U,
+ *                       leave U alive and untouched
+ *     delete            `clear` on every member (we still hold each), then
+ *                       each one's hold is dropped, which frees it
+ *
+ * After each step U holds only members with GC_COLLECTING, alive, and held
+ * once by the collector; whatever leaves U leaves with clean phase bits and
+ * the collector's reference dropped (or handed to the garbage list).
+ */
+#include <stdlib.h>
+
+#include "gc/state.h"
+
+static void print_object(const char *what, om_object *o)
+{
+    om_fdprintf(2, "objmem: gc: %s <%s at %p>\n", what, o->ob_type->name, (void *)o);
+}
+
+/* Marks with GC_REACHABLE every unmarked member of U reachable from a marked
+ * one on the stack.  The stack's capacity covers every member of U. */
+static int mark_member(om_object *child, void *arg)
+{
+    gc_vec *stack = arg;
+    if (child && (child->ob_gc & (GC_COLLECTING | GC_REACHABLE)) == GC_COLLECTING) {
+        child->ob_gc |= GC_REACHABLE;
+        stack->items[stack->len++] = child;
+    }
+    return 0;
+}
+
+static void mark_from(om_object *root, gc_vec *stack)
+{
+    root->ob_gc |= GC_REACHABLE;
+    stack->items[stack->len++] = root;
+    while (stack->len) {
+        om_object *o = stack->items[--stack->len];
+        if (o->ob_type->traverse)
+            o->ob_type->traverse(o, mark_member, stack);
+    }
+}
+
+static void hold(gc_vec *u)
+{
+    for (size_t i = 0; i < u->len; i++)
+        om_incref(u->items[i]);
+}
+
+/* Moves the marked members out of U into out (packed), keeping the rest. */
+static void split_marked(gc_vec *u, gc_vec *out)
+{
+    size_t keep = 0;
+    out->len = 0;
+    for (size_t i = 0; i < u->len; i++) {
+        om_object *o = u->items[i];
+        if (o->ob_gc & GC_REACHABLE)
+            out->items[out->len++] = o;
+        else
+            u->items[keep++] = o;
+    }
+    u->len = keep;
+}
+
+/* Puts o (held) on the garbage list, handing over the collector's reference.
+ * When the list cannot grow, o keeps the reference and stays alive forever:
+ * a leak, never a crash. */
+static void save(gc_state *st, om_object *o)
+{
+    if (gc_vec_push(&st->garbage, o) != 0)
+        om_warn("gc: out of memory for the garbage list; <%s at %p> is leaked", o->ob_type->name,
+                (void *)o);
+}
+
+/* After: no member of U has a legacy finalizer or is reachable from one. */
+static void move_legacy(gc_state *st, gc_vec *u, gc_vec *stack, gc_result *res)
+{
+    size_t found = 0;
+    for (size_t i = 0; i < u->len; i++) {
+        om_object *o = u->items[i];
+        if ((o->ob_type->flags & OM_TYPE_LEGACY_FINALIZER) && !(o->ob_gc & GC_REACHABLE)) {
+            mark_from(o, stack);
+            found = 1;
+        }
+    }
+    if (!found)
+        return;
+    split_marked(u, stack);
+    bool saveall = st->debug & OM_GC_DEBUG_SAVEALL;
+    for (size_t i = 0; i < stack->len; i++) { /* first the ones that keep the rest alive */
+        om_object *o = stack->items[i];
+        if (st->debug & OM_GC_DEBUG_UNCOLLECTABLE)
+            print_object("uncollectable", o);
+        if (saveall || (o->ob_type->flags & OM_TYPE_LEGACY_FINALIZER)) {
+            gc_settle(o, GC_GEN_OLD);
+            save(st, o);
+            stack->items[i] = NULL;
+        }
+    }
+    for (size_t i = 0; i < stack->len; i++) {
+        om_object *o = stack->items[i];
+        if (o) {
+            gc_settle(o, GC_GEN_OLD);
+            om_decref(o); /* a legacy object on the garbage list still refers to it */
+        }
+    }
+    res->uncollectable += stack->len;
+    stack->len = 0;
+}
+
+/* ---- handle_weakrefs --------------------------------------------------------------
+ * A record's callback runs only when its owner (the weak reference object)
+ * survives.  An owner in U is trash.  So is an owner that is not tracked (a
+ * weak reference object of a non-GC type) when every reference to it comes
+ * from U or from the pending records themselves: such owners are found by
+ * counting, like subtract_refs, with GC_REACHABLE (never set on a non-member
+ * at this point) as the mark and the scratch as the count. */
+typedef struct owners {
+    gc_vec dead; /* untracked owners that only trash refers to, sorted */
+} owners;
+
+static bool owner_in_question(const om_object *o)
+{
+    return o && !(o->ob_gc & GC_COLLECTING);
+}
+
+static int count_owner_ref(om_object *child, void *arg)
+{
+    (void)arg;
+    if (child && (child->ob_gc & (GC_REACHABLE | GC_COLLECTING)) == GC_REACHABLE) {
+        uint32_t n = gc_scratch(child);
+        if (n > 0 && n != GC_REFS_MAX)
+            gc_set_scratch(child, n - 1);
+    }
+    return 0;
+}
+
+static int compare_ptr(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (om_object *const *)a, y = (uintptr_t) * (om_object *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Fills o->dead; on failure to allocate it stays empty (callbacks then run,
+ * as if the owners were alive: never a crash). */
+static void find_dead_owners(gc_vec *u, ob_weakref_pending *pending, owners *o)
+{
+    size_t marked = 0;
+    for (ob_weakref *r = pending->head; r; r = r->pending_next) {
+        om_object *w = r->owner;
+        if (!owner_in_question(w) || gc_is_tracked(w))
+            continue;
+        if (!(w->ob_gc & GC_REACHABLE)) {
+            w->ob_gc |= GC_REACHABLE;
+            uint32_t rc = w->ob_refcnt;
+            gc_set_scratch(w, rc < GC_REFS_MAX ? rc : GC_REFS_MAX);
+            marked++;
+        }
+        count_owner_ref(w, NULL); /* the reference the pending record holds */
+    }
+    if (!marked)
+        return;
+    for (size_t i = 0; i < u->len; i++) {
+        om_object *m = u->items[i];
+        if (m->ob_type->traverse)
+            m->ob_type->traverse(m, count_owner_ref, NULL);
+    }
+    for (ob_weakref *r = pending->head; r; r = r->pending_next) {
+        om_object *w = r->owner;
+        if (!w || (w->ob_gc & (GC_REACHABLE | GC_COLLECTING)) != GC_REACHABLE)
+            continue;
+        if (gc_scratch(w) == 0 && gc_vec_push(&o->dead, w) != 0)
+            o->dead.len = 0;
+        w->ob_gc &= ~GC_REACHABLE; /* each owner handled once */
+        gc_set_scratch(w, 0);
+    }
+    if (o->dead.len > 1)
+        qsort(o->dead.items, o->dead.len, sizeof *o->dead.items, compare_ptr);
+}
+
+static bool owner_survives(ob_weakref *r, void *arg)
+{
+    const owners *o = arg;
+    if (!r->owner)
+        return true; /* a C user's record */
+    if (r->owner->ob_gc & GC_COLLECTING)
+        return false;
+    return !o->dead.len ||
+           !bsearch(&r->owner, o->dead.items, o->dead.len, sizeof *o->dead.items, compare_ptr);
+}
+
+/* After: no weak reference points at a member of U, and callbacks ran for
+ * the records whose owner survives.  Returns true if a callback ran. */
+static bool handle_weakrefs(gc_state *st, gc_vec *u)
+{
+    ob_weakref_pending pending = {0};
+    for (size_t i = 0; i < u->len; i++) {
+        om_object *o = u->items[i];
+        if (o->ob_gc & OM_GC_WEAKREFS)
+            ob_weakref_clear(st->rt, o, &pending);
+    }
+    if (!pending.head)
+        return false;
+    owners o = {{0}};
+    find_dead_owners(u, &pending, &o);
+    ob_weakref_filter(&pending, owner_survives, &o);
+    gc_vec_free(&o.dead);
+    if (!pending.head)
+        return false;
+    ob_weakref_run(&pending);
+    return true;
+}
+
+/* After: every member of U with a finalizer has OM_GC_FINALIZED and its
+ * finalizer has run.  Returns true if one ran. */
+static bool finalize(gc_vec *u)
+{
+    bool ran = false;
+    for (size_t i = 0; i < u->len; i++) {
+        om_object *o = u->items[i];
+        void (*fin)(om_object *) = o->ob_type->finalize;
+        if (fin && !(o->ob_gc & OM_GC_FINALIZED)) {
+            o->ob_gc |= OM_GC_FINALIZED;
+            fin(o);
+            ran = true;
+        }
+    }
+    return ran;
+}
+
+static int subtract_member(om_object *child, void *arg)
+{
+    (void)arg;
+    if (!child || !(child->ob_gc & GC_COLLECTING))
+        return 0;
+    uint32_t refs = gc_scratch(child);
+    if (refs == GC_REFS_MAX)
+        return 0;
+    if (OM_UNLIKELY(refs == 0))
+        om_fatal("gc: object %p of type %s is referred to more often than its reference "
+                 "count %u says, after finalizers ran",
+                 (void *)child, child->ob_type->name, child->ob_refcnt);
+    gc_set_scratch(child, refs - 1);
+    return 0;
+}
+
+/* After: U holds only members that nothing outside U refers to; the rest
+ * (resurrected, and all they reach) are alive, clean, in promote_to. */
+static void resurrect(gc_state *st, gc_vec *u, gc_vec *stack, unsigned promote_to)
+{
+    for (size_t i = 0; i < u->len; i++) {
+        om_object *o = u->items[i];
+        uint32_t refs = o->ob_refcnt - 1; /* minus our hold */
+        o->ob_gc &= ~GC_REACHABLE;
+        gc_set_scratch(o, refs < GC_REFS_MAX ? refs : GC_REFS_MAX);
+    }
+    for (size_t i = 0; i < u->len; i++) {
+        om_object *o = u->items[i];
+        if (o->ob_type->traverse)
+            o->ob_type->traverse(o, subtract_member, NULL);
+    }
+    for (size_t i = 0; i < u->len; i++) {
+        om_object *o = u->items[i];
+        if (gc_scratch(o) > 0 && !(o->ob_gc & GC_REACHABLE))
+            mark_from(o, stack);
+    }
+    split_marked(u, stack);
+    for (size_t i = 0; i < stack->len; i++)
+        gc_promote(st, stack->items[i], promote_to);
+    for (size_t i = 0; i < stack->len; i++)
+        om_decref(stack->items[i]); /* something outside U keeps it alive */
+    stack->len = 0;
+}
+
+/* Frees deferred garbage: positions [0, len) clear, [len, 2 len) release. */
+int gc_free_step(gc_state *st, gc_vec *g, size_t *pos, size_t budget)
+{
+    size_t n = g->len, done = 0;
+    for (; *pos < n && done < budget; ++*pos, done++) {
+        om_object *o = g->items[*pos];
+        if (st->debug & OM_GC_DEBUG_COLLECTABLE)
+            print_object("collectable", o);
+        if (o->ob_type->clear)
+            o->ob_type->clear(o);
+    }
+    /* Each member is still held once by us, so clearing freed none of them;
+     * dropping the hold frees each (a member whose type could not break its
+     * references survives, clean, in the old generation). */
+    for (; *pos < 2 * n && done < budget; ++*pos, done++) {
+        om_object *o = g->items[*pos - n];
+        gc_settle(o, GC_GEN_OLD);
+        om_decref(o);
+    }
+    if (*pos < 2 * n)
+        return 0;
+    g->len = 0;
+    *pos = 0;
+    return 1;
+}
+
+/* After: U is empty; its members were cleared and freed (or, with
+ * OM_GC_DEBUG_SAVEALL, handed to the garbage list; or, with later, moved
+ * there for gc_free_step). */
+static void delete_garbage(gc_state *st, gc_vec *u, gc_result *res, gc_vec *later)
+{
+    res->collected += u->len;
+    if (st->debug & OM_GC_DEBUG_SAVEALL) {
+        for (size_t i = 0; i < u->len; i++) {
+            gc_settle(u->items[i], GC_GEN_OLD);
+            save(st, u->items[i]);
+        }
+        u->len = 0;
+        return;
+    }
+    if (later) {
+        gc_vec tmp = *later; /* swap: later takes U's array, U keeps a spare */
+        *later = *u;
+        *u = tmp;
+        u->len = 0;
+        return;
+    }
+    size_t pos = 0;
+    gc_free_step(st, u, &pos, SIZE_MAX);
+}
+
+void gc_handle_unreachable(gc_state *st, gc_vec *u, gc_vec *stack, unsigned promote_to,
+                           gc_result *res, gc_vec *later)
+{
+    hold(u);
+    move_legacy(st, u, stack, res);
+    bool user_code = handle_weakrefs(st, u);
+    user_code |= finalize(u);
+    if (user_code)
+        resurrect(st, u, stack, promote_to);
+    delete_garbage(st, u, res, later);
+}

@@ -1,0 +1,348 @@
+/*
+ * heap/core.h: the types of the core heap, their invariants, and the inline
+ * helpers its files share.  Only src/heap includes it.
+ *
+ * GLOSSARY
+ *   segment   a 4 MiB-aligned mapping: an arena, or one large block.  Its
+ *             header sits at its start, so p & ~(4 MiB - 1) finds it.
+ *   arena     a segment cut into 64 slots of 64 KiB; slot 0 is the header
+ *             (segment fields + 64 pool descriptors + their bitmaps).
+ *   pool      one or more adjacent slots of an arena serving one size class
+ *             and one kind (plain or debug); or the single block of a large
+ *             segment.  Its descriptor lives in the segment header, indexed
+ *             by its first slot.
+ *   block     what a caller gets.  Block i of a pool starts at
+ *             start + i * block_size.
+ *   heap      hp_heap: per-class current pools and pool lists.  One per
+ *             thread for om_malloc (the thread heap), one per runtime for
+ *             the private heaps.
+ *   registry  one byte per 4 MiB of the 47-bit address space: is there a
+ *             segment of ours here.  What makes foreign frees detectable.
+ *
+ * INVARIANTS (om_heap_check verifies them)
+ *   - A block is live iff its bit in pool->live is set.  A live block is in
+ *     no free list; a block in pool->free or pool->thread_free is carved.
+ *   - pool->used == live bits; blocks waiting in thread_free are still live
+ *     (their bit is cleared when the owner collects them).
+ *   - Every free-list link points inside the same pool at a block start.
+ *   - pool->heap is the owner; NULL while abandoned.  Only the owner touches
+ *     free, used, carved and the live bits (others read bits atomically);
+ *     any thread may push onto thread_free.
+ *   - Every pool of a heap is on exactly one of its lists: avail (may have
+ *     free blocks) or full.  heap->cur[k][c] is the head of avail[k][c] or
+ *     the empty sentinel.
+ *   - The registry marks exactly the segments on the segment list.
+ */
+#ifndef OM_HEAP_CORE_H
+#define OM_HEAP_CORE_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "heap/special.h"
+#include "objmem/heap.h"
+#include "os/os.h"
+
+/* ---- geometry -------------------------------------------------------------
+ * Segment 4 MiB: big enough that the header (slot 0) is under 2% of it,
+ * small enough that a nearly empty arena can be unmapped.  Must be a power of
+ * two; the registry has one byte per segment-size of address space. */
+#define HP_SEGMENT_SHIFT 22
+#define HP_SEGMENT_SIZE  ((size_t)1 << HP_SEGMENT_SHIFT)
+/* Slot 64 KiB: 4096 blocks of 16 bytes, so a pool's bitmap is 64 words. */
+#define HP_SLOT_SHIFT    16
+#define HP_SLOT_SIZE     ((size_t)1 << HP_SLOT_SHIFT)
+#define HP_SLOTS         (HP_SEGMENT_SIZE / HP_SLOT_SIZE) /* 64: one uint64_t mask */
+#define HP_MAX_BLOCKS    (HP_SLOT_SIZE / 16)              /* most blocks in a pool */
+#define HP_LIVE_WORDS    (HP_MAX_BLOCKS / 64)
+#define HP_ADDRESS_BITS  47 /* user space of x86-64 and arm64 (4-level tables) */
+#define HP_REGISTRY_SIZE ((size_t)1 << (HP_ADDRESS_BITS - HP_SEGMENT_SHIFT))
+
+/* ---- size classes -----------------------------------------------------------
+ *   small   16..512 step 16            32 classes (0..31), 1-slot pools
+ *   medium  640..128 KiB, 4 a doubling 32 classes (32..63), pools of at least
+ *           HP_MEDIUM_MIN_BLOCKS blocks (1 to 16 slots)
+ *   large   above 128 KiB: a segment of its own from the OS
+ * HP_NCLASSES must not exceed OM_HEAP_MAX_CLASSES. */
+#define HP_SMALL_MAX         512
+#define HP_MEDIUM_MAX        ((size_t)128 << 10)
+#define HP_NCLASSES          64
+#define HP_NKINDS            2
+#define HP_MEDIUM_MIN_BLOCKS 8
+#define HP_LARGE_HEADER      4096 /* offset of a large block in its segment */
+
+static inline unsigned hp_class_of(size_t size)
+{
+    if (size <= HP_SMALL_MAX)
+        return (unsigned)((size - (size != 0)) >> 4);
+    size_t n = size - 1;
+    unsigned e = 63u - (unsigned)__builtin_clzll(n);
+    return 32u + (e - 9u) * 4u + (unsigned)((n >> (e - 2)) & 3u);
+}
+static inline size_t hp_class_size(unsigned cls)
+{
+    if (cls < 32)
+        return (size_t)(cls + 1) << 4;
+    unsigned e = 9u + (cls - 32u) / 4u, m = (cls - 32u) % 4u;
+    return (size_t)(5u + m) << (e - 2u);
+}
+
+/* ---- types ----------------------------------------------------------------- */
+typedef struct hp_block {
+    uintptr_t next; /* encoded in secure mode */
+} hp_block;
+
+typedef struct hp_segment hp_segment;
+typedef struct hp_pool hp_pool;
+
+enum { HP_SEG_ARENA = 1, HP_SEG_LARGE = 2 };
+#define HP_CLASS_LARGE 0xFF /* pool->cls of a large block */
+enum {
+    HP_POOL_FULL = 0x1,  /* on its heap's full list */
+    HP_POOL_DIRTY = 0x2, /* on its (private) heap's dirty list */
+    HP_POOL_HOLES = 0x4, /* some free pages were given back */
+    HP_POOL_LARGE = 0x8, /* the one block of a large segment */
+    HP_POOL_IDLE = 0x10  /* not allocated from since the last purge tick */
+};
+
+/* The first 64 bytes are what the fast paths read: one cache line. */
+struct __attribute__((aligned(64))) hp_pool {
+    hp_block *free;  /* local free list (owner only) */
+    hp_heap *heap;   /* owner (atomic); NULL while abandoned, and in alias or free slots */
+    uintptr_t start; /* block 0 */
+    uint32_t used;   /* live blocks (thread_free ones included) */
+    uint8_t cls, kind;
+    uint8_t special; /* kind | large: non-zero sends frees to the slow path (fixed) */
+    uint8_t shift;   /* live bit of the block at offset off: off >> shift */
+    uint8_t flags, slot;
+    uint8_t alias; /* slot i of a pool starting at slot f: i - f (0 in the first) */
+    uint8_t pad0;
+    uint16_t span;       /* slots; 0 in alias and free slots */
+    uint16_t live_words; /* words of live[] in use */
+    uint32_t capacity;   /* blocks that fit */
+    uint32_t carved;     /* blocks 0..carved-1 have been handed to the free list */
+    uint64_t recip;      /* ceil(2^40 / block_size): index = off * recip >> 40 */
+    size_t block_size;
+    /* colder */
+    uintptr_t thread_free;            /* atomic stack of blocks freed by other threads */
+    uint32_t hole_pages;              /* pages given back by hp_pool_purge_pages */
+    uint64_t gone[4];                 /* those pages, one bit each (256 at most) */
+    uint64_t key;                     /* secure mode: free-link key */
+    hp_pool *next, *prev;             /* heap list (avail / full / large / abandoned) */
+    hp_pool *dirty_next, *dirty_prev; /* private heaps: dirty list */
+    hp_segment *segment;
+    /* One bit per granule of 2^shift bytes (shift = the largest power of two
+     * dividing block_size, so each block start has a bit of its own and no
+     * multiply is needed to find it); only block-start bits are ever set. */
+    uint64_t live[HP_LIVE_WORDS];
+};
+
+struct hp_segment {
+    uint64_t magic;          /* HP_SEGMENT_MAGIC ^ address */
+    uint32_t kind;           /* HP_SEG_ARENA or HP_SEG_LARGE */
+    uint32_t guard;          /* secure mode: guard pages at the ends */
+    size_t size;             /* bytes mapped */
+    uint64_t free_slots;     /* arena: free slots (bit i = slot i) */
+    uint64_t dirty_slots;    /* arena: free slots whose pages may be resident */
+    uint64_t stale_slots;    /* arena: dirty slots that were dirty at the last purge tick too */
+    hp_segment *next, *prev; /* all segments (global lock) */
+    /* arena: one per slot; slot i of a pool starting at slot f is an alias
+     * (alias = i - f, span 0); a free slot has span 0 and alias 0.  Large: 1. */
+    hp_pool pools[];
+};
+#define HP_SEGMENT_MAGIC 0x6f626a6d656d5347ull
+
+typedef struct hp_pool_list {
+    hp_pool *head, *tail;
+} hp_pool_list;
+
+/* Per-heap counters, written by the owner only (relaxed), read by anyone. */
+typedef struct hp_counters {
+    uint64_t allocs[HP_NCLASSES];
+    uint64_t frees[HP_NCLASSES];
+    size_t peak[HP_NCLASSES];
+    uint64_t large_allocs, large_frees;
+} hp_counters;
+
+struct hp_heap {
+    hp_pool *cur[HP_NKINDS][HP_NCLASSES]; /* never NULL: &hp_empty_pool when none */
+    hp_counters count;
+    hp_pool_list avail[HP_NKINDS][HP_NCLASSES];
+    hp_pool_list full[HP_NKINDS][HP_NCLASSES];
+    hp_pool_list large;       /* private heaps: their large blocks */
+    uint64_t remote_classes;  /* atomic: classes with pools that got remote frees */
+    hp_pool *dirty;           /* private heaps: pools allocated from since clear_dirty */
+    uint32_t purge_countdown; /* frees until the next page purge of sparse pools */
+    uint64_t last_purge;      /* om_now_ns of that purge */
+    uint16_t purge_cursor;    /* kind * HP_NCLASSES + class where the last purge stopped */
+    int64_t reported_bytes, reported_blocks; /* this heap's share of hp_live_bytes/blocks */
+    void *owner;
+    bool is_private, walking, live;
+    hp_heap *next, *prev; /* all heaps (global lock) */
+};
+
+/* ---- globals (state.c) --------------------------------------------------------- */
+OM_INTERNAL extern hp_pool hp_empty_pool;
+OM_INTERNAL extern hp_heap hp_empty_heap;
+OM_INTERNAL extern OM_THREAD_LOCAL hp_heap *hp_tls_heap;
+OM_INTERNAL extern uint8_t hp_registry[HP_REGISTRY_SIZE];
+OM_INTERNAL extern bool hp_secure;
+OM_INTERNAL extern pthread_mutex_t hp_lock; /* segments, heaps, abandoned pools, large cache */
+
+/* ---- atomics, named ----------------------------------------------------------------- */
+#define HP_LOAD(p)     __atomic_load_n((p), __ATOMIC_RELAXED)
+#define HP_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define HP_BUMP(p)     HP_STORE((p), HP_LOAD(p) + 1)
+
+/* ---- finding a pointer's pool: O(1), touches only our own memory -------------- */
+enum { HP_REG_NONE = 0, HP_REG_ARENA = 1, HP_REG_CONT = 2, HP_REG_LARGE = 3 };
+
+static inline hp_segment *hp_segment_of(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (OM_UNLIKELY(a >> HP_ADDRESS_BITS))
+        return NULL;
+    if (OM_UNLIKELY(!(HP_LOAD(&hp_registry[a >> HP_SEGMENT_SHIFT]) & 1))) /* arena or large */
+        return NULL;
+    return (hp_segment *)(a & ~(uintptr_t)(HP_SEGMENT_SIZE - 1));
+}
+
+static inline hp_pool *hp_pool_of(const void *p)
+{
+    hp_segment *s = hp_segment_of(p);
+    if (OM_UNLIKELY(!s))
+        return NULL;
+    if (OM_UNLIKELY(s->kind != HP_SEG_ARENA))
+        return &s->pools[0];
+    hp_pool *q = &s->pools[((uintptr_t)p >> HP_SLOT_SHIFT) & (HP_SLOTS - 1)];
+    q -= HP_LOAD(&q->alias);
+    return HP_LOAD(&q->span) ? q : NULL;
+}
+
+/* Index of the block containing p, or -1 when p is outside the carved blocks. */
+static inline long hp_block_index(const hp_pool *pool, const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (OM_UNLIKELY(a < pool->start))
+        return -1;
+    if (OM_UNLIKELY(pool->capacity == 1)) /* large, or a one-block pool */
+        return a - pool->start < pool->block_size ? 0 : -1;
+    uint64_t idx = ((uint64_t)(a - pool->start) * pool->recip) >> 40;
+    if (OM_UNLIKELY(idx >= pool->capacity))
+        return -1;
+    return (long)idx;
+}
+
+/* Live bits by block index (slow paths; the fast paths use offsets). */
+static inline size_t hp_live_bit(const hp_pool *pool, size_t idx)
+{
+    return (idx * pool->block_size) >> pool->shift;
+}
+static inline bool hp_live_test(const hp_pool *pool, size_t idx)
+{
+    size_t b = hp_live_bit(pool, idx);
+    return (HP_LOAD(&pool->live[b >> 6]) >> (b & 63)) & 1;
+}
+static inline void hp_live_set(hp_pool *pool, size_t idx)
+{
+    size_t b = hp_live_bit(pool, idx);
+    uint64_t *w = &pool->live[b >> 6];
+    HP_STORE(w, HP_LOAD(w) | (1ull << (b & 63)));
+}
+static inline void hp_live_clear(hp_pool *pool, size_t idx)
+{
+    size_t b = hp_live_bit(pool, idx);
+    uint64_t *w = &pool->live[b >> 6];
+    HP_STORE(w, HP_LOAD(w) & ~(1ull << (b & 63)));
+}
+
+/* ---- free-list links: plain, or encoded with the pool key and slot address ---- */
+static inline uintptr_t hp_encode(const hp_pool *pool, const hp_block *slot, uintptr_t next)
+{
+    return hp_secure ? next ^ pool->key ^ (uintptr_t)slot : next;
+}
+OM_INTERNAL OM_COLD OM_NOINLINE void hp_bad_link(const hp_pool *pool, const void *slot,
+                                                 uintptr_t link);
+static inline hp_block *hp_decode(const hp_pool *pool, const hp_block *slot, uintptr_t raw)
+{
+    if (!hp_secure)
+        return (hp_block *)raw;
+    uintptr_t next = raw ^ pool->key ^ (uintptr_t)slot;
+    if (next) {
+        uintptr_t off = next - pool->start;
+        if (OM_UNLIKELY(next < pool->start || off >= (uintptr_t)pool->capacity * pool->block_size ||
+                        ((off * pool->recip) >> 40) * pool->block_size != off))
+            hp_bad_link(pool, slot, raw);
+    }
+    return (hp_block *)next;
+}
+
+/* ---- pool.c: carving, free lists, remote frees ------------------------------------ */
+OM_INTERNAL void hp_pool_init(hp_pool *pool, hp_segment *seg, uintptr_t start, size_t bytes,
+                              unsigned cls, size_t block_size, unsigned kind);
+/* Makes free blocks available: collects thread_free, carves more.  True if
+ * pool->free is non-empty afterwards. */
+OM_INTERNAL bool hp_pool_refill(hp_pool *pool);
+/* Moves remote frees to the local free list; returns how many. */
+OM_INTERNAL uint32_t hp_pool_collect(hp_pool *pool);
+/* Frees block idx locally (owner); checks it is live. */
+OM_INTERNAL void hp_pool_push_local(hp_pool *pool, hp_block *b, size_t idx);
+/* Pushes onto thread_free (any thread). */
+OM_INTERNAL void hp_pool_push_remote(hp_pool *pool, hp_block *b);
+/* Gives back fully free pages inside the pool; returns bytes.  With
+ * only_idle, a pool allocated from since the last tick is only marked idle. */
+OM_INTERNAL size_t hp_pool_purge_pages(hp_pool *pool, bool only_idle);
+/* One line and abort: an invalid or double free of p. */
+OM_INTERNAL OM_COLD OM_NOINLINE __attribute__((noreturn)) void hp_invalid_free(const void *p,
+                                                                               const char *why);
+
+/* ---- segment.c: arenas, slots, large segments, registry, purge ---------------- */
+/* A pool of `span` slots for class cls, kind k, owned by h.  NULL on failure. */
+OM_INTERNAL hp_pool *hp_arena_take_pool(hp_heap *h, unsigned cls, unsigned kind);
+/* Returns an empty pool's slots to its arena (global lock held by caller). */
+OM_INTERNAL void hp_arena_return_pool_locked(hp_pool *pool);
+OM_INTERNAL hp_pool *hp_large_alloc(hp_heap *h, size_t size, size_t align, unsigned kind);
+OM_INTERNAL void hp_large_free(hp_pool *pool);
+/* Purges dirty free slots, empty arenas and the large cache; bytes. */
+OM_INTERNAL size_t hp_segments_purge_locked(bool everything);
+/* Runs a purge tick if one is due (cheap when not); from the slow paths. */
+OM_INTERNAL void hp_purge_tick(void);
+OM_INTERNAL hp_segment *hp_segments_first(void); /* under hp_lock */
+OM_INTERNAL size_t hp_pool_span_for(unsigned cls);
+OM_INTERNAL void hp_segment_stats_locked(om_heap_stats *st);
+
+/* ---- heapcore.c: heaps ----------------------------------------------------------------- */
+OM_INTERNAL void hp_init(void);
+OM_INTERNAL hp_heap *hp_thread_heap(void); /* creates it on first use */
+/* The generic allocation path (fast path missed, or a mode is on). */
+OM_INTERNAL void *hp_alloc_generic(hp_heap *h, size_t size, size_t align, unsigned kind);
+/* Frees a plain or debug block start (any heap, any thread). */
+OM_INTERNAL void hp_free_generic(hp_pool *pool, void *block);
+/* Owner-side handling after a pool's used count reached zero. */
+OM_INTERNAL void hp_pool_emptied(hp_heap *h, hp_pool *pool);
+OM_INTERNAL void hp_list_push(hp_pool_list *l, hp_pool *p);
+OM_INTERNAL void hp_list_remove(hp_pool_list *l, hp_pool *p);
+OM_INTERNAL void hp_heap_counters_sum_locked(hp_counters *out, size_t *heaps);
+OM_INTERNAL void hp_abandoned_reclaim_locked(void);
+OM_INTERNAL size_t hp_heap_purge(hp_heap *h, bool only_idle);
+OM_INTERNAL hp_heap *hp_heaps_first_locked(void);
+OM_INTERNAL void hp_heaps_after_fork_child_locked(void);
+OM_INTERNAL hp_pool *hp_abandoned_first_locked(unsigned kind, unsigned cls);
+OM_INTERNAL size_t hp_abandoned_count_locked(unsigned kind, unsigned cls, size_t *used);
+/* The owner freed into p and p is full-listed or empty, or a purge is due. */
+OM_INTERNAL void hp_free_slow_local(hp_heap *h, hp_pool *p);
+
+/* Core-private bit of hp_mode: secure mode sends every call down the generic path. */
+#define HP_MODE_SECURE 0x100u
+
+/* ---- retired counters (heaps that are gone), under hp_lock ------------------------- */
+OM_INTERNAL extern hp_counters hp_retired;
+OM_INTERNAL extern size_t hp_large_count, hp_large_bytes, hp_arena_count, hp_arena_peak;
+OM_INTERNAL extern size_t hp_committed, hp_committed_peak, hp_reserved, hp_returned;
+OM_INTERNAL extern size_t hp_bytes_peak, hp_blocks_peak;
+/* Live bytes and blocks of small and medium classes, as of each heap's last
+ * refill (atomic adds): what the peaks are measured against between reads. */
+OM_INTERNAL extern int64_t hp_live_bytes, hp_live_blocks;
+
+#endif

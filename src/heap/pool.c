@@ -1,0 +1,306 @@
+/*
+ * heap/pool.c: one pool's blocks: carving, the local free list, frees from
+ * other threads, and giving back the pages of a pool that is mostly free.
+ *
+ * A pool is carved lazily: a fresh pool has no free list, and each refill
+ * links at most a page's worth of new blocks (at least one), so a pool
+ * touches only the pages it has used:
+ *
+ *     start                               carved                    capacity
+ *     [ live | free | live | live | free ][ never touched ............... ]
+ *       local free list threads the free blocks; thread_free holds blocks
+ *       freed by other threads until the owner collects them.
+ *
+ * Every block has a bit in pool->live (set while handed out).  A free checks
+ * the bit first, so a double free or a pointer into the middle of a block is
+ * caught before anything is written.
+ *
+ * Purging a mostly-free pool: a page none of whose blocks is live is given
+ * back (madvise), and the free list is rebuilt without the blocks that
+ * touch such a page; the pool is marked HOLES, and when its free list runs
+ * dry again it rebuilds the list from the bitmap, this time with every free
+ * block (the purged pages come back as zero pages on first touch).
+ *
+ * Secure mode: links are stored as next ^ key ^ slot address, with a random
+ * key per pool, and checked on every pop (a link that does not decode to a
+ * block of the same pool is corruption: one line, abort); freshly carved
+ * blocks are linked in a random order.
+ */
+#include "heap/core.h"
+
+/* Blocks linked per refill: a page's worth, but at least this many. */
+#define CARVE_MIN   4
+#define CARVE_BYTES 4096
+
+void hp_pool_init(hp_pool *pool, hp_segment *seg, uintptr_t start, size_t bytes, unsigned cls,
+                  size_t block_size, unsigned kind)
+{
+    size_t cap = bytes / block_size;
+    om_assert(cap >= 1 && cap <= HP_MAX_BLOCKS);
+    pool->free = NULL;
+    pool->used = 0;
+    pool->capacity = (uint32_t)cap;
+    pool->start = start;
+    pool->recip = (((uint64_t)1 << 40) + block_size - 1) / block_size;
+    pool->block_size = block_size;
+    HP_STORE(&pool->heap, NULL);
+    HP_STORE(&pool->thread_free, 0);
+    pool->carved = 0;
+    pool->cls = (uint8_t)cls;
+    pool->kind = (uint8_t)kind;
+    HP_STORE(&pool->alias, (uint8_t)0);
+    pool->special = (uint8_t)(kind | (cls == HP_CLASS_LARGE ? 2 : 0));
+    pool->flags = 0;
+    pool->hole_pages = 0;
+    memset(pool->gone, 0, sizeof pool->gone);
+    pool->key = 0;
+    if (hp_secure) {
+        static uint64_t seed;
+        uint64_t s = __atomic_add_fetch(&seed, om_random_seed() | 1, __ATOMIC_RELAXED);
+        pool->key = om_splitmix64(&s) | 1;
+    }
+    pool->next = pool->prev = pool->dirty_next = pool->dirty_prev = NULL;
+    pool->segment = seg;
+    unsigned shift = (unsigned)__builtin_ctzll(block_size);
+    if (cap == 1)
+        shift = 0; /* one block: bit 0 */
+    pool->shift = (uint8_t)shift;
+    size_t bits = (((cap - 1) * block_size) >> shift) + 1;
+    om_assert(bits <= HP_LIVE_WORDS * 64);
+    pool->live_words = (uint16_t)((bits + 63) / 64);
+    /* all of it: a pointer into the pool's slots past its last block must
+     * find a clear bit, whatever the descriptor's previous pool left */
+    memset(pool->live, 0, sizeof pool->live);
+}
+
+static hp_block *block_at(const hp_pool *pool, size_t idx)
+{
+    return (hp_block *)(pool->start + idx * pool->block_size);
+}
+
+static void push_free(hp_pool *pool, hp_block *b)
+{
+    b->next = hp_encode(pool, b, (uintptr_t)pool->free);
+    pool->free = b;
+}
+
+/* Links blocks [from, from + n) onto the free list; in secure mode in a
+ * random order (Fisher-Yates over the batch). */
+static void link_batch(hp_pool *pool, size_t from, size_t n)
+{
+    if (!hp_secure) {
+        for (size_t i = from + n; i-- > from;)
+            push_free(pool, block_at(pool, i));
+        return;
+    }
+    uint16_t order[HP_MAX_BLOCKS > 4096 ? 4096 : HP_MAX_BLOCKS];
+    for (size_t i = 0; i < n; i++)
+        order[i] = (uint16_t)(from + i);
+    uint64_t state = pool->key ^ (uint64_t)from ^ om_random_seed();
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)(om_splitmix64(&state) % i);
+        uint16_t t = order[i - 1];
+        order[i - 1] = order[j];
+        order[j] = t;
+    }
+    for (size_t i = 0; i < n; i++)
+        push_free(pool, block_at(pool, order[i]));
+}
+
+static bool carve(hp_pool *pool)
+{
+    size_t left = pool->capacity - pool->carved;
+    if (left == 0)
+        return false;
+    size_t n = CARVE_BYTES / pool->block_size;
+    if (n < CARVE_MIN)
+        n = CARVE_MIN;
+    if (n > left)
+        n = left;
+    link_batch(pool, pool->carved, n);
+    pool->carved += (uint32_t)n;
+    return true;
+}
+
+/* After a purge: every carved, non-live block goes back on the free list. */
+static void rebuild(hp_pool *pool)
+{
+    pool->free = NULL;
+    for (size_t i = pool->carved; i-- > 0;)
+        if (!hp_live_test(pool, i))
+            push_free(pool, block_at(pool, i));
+    pool->flags &= (uint8_t)~HP_POOL_HOLES;
+    __atomic_fetch_add(&hp_committed, (size_t)pool->hole_pages * os_page_size(), __ATOMIC_RELAXED);
+    pool->hole_pages = 0;
+    memset(pool->gone, 0, sizeof pool->gone);
+}
+
+void hp_invalid_free(const void *p, const char *why)
+{
+    om_fatal("invalid free of %p (%s)", p, why);
+}
+
+void hp_bad_link(const hp_pool *pool, const void *slot, uintptr_t link)
+{
+    om_fatal("corrupted free list in pool %p (class %zu bytes): link 0x%016llx at %p", (void *)pool,
+             pool->block_size, (unsigned long long)link, slot);
+}
+
+void hp_pool_push_local(hp_pool *pool, hp_block *b, size_t idx)
+{
+    if (OM_UNLIKELY(!hp_live_test(pool, idx)))
+        hp_invalid_free(b, "double free, or never allocated");
+    hp_live_clear(pool, idx);
+    push_free(pool, b);
+    pool->used--;
+}
+
+uint32_t hp_pool_collect(hp_pool *pool)
+{
+    if (HP_LOAD(&pool->thread_free) == 0)
+        return 0;
+    uintptr_t raw = __atomic_exchange_n(&pool->thread_free, 0, __ATOMIC_ACQUIRE);
+    uint32_t n = 0;
+    hp_block *b = (hp_block *)raw;
+    while (b) {
+        hp_block *next = hp_decode(pool, b, b->next);
+        long idx = hp_block_index(pool, b);
+        if (OM_UNLIKELY(idx < 0 || !hp_live_test(pool, (size_t)idx)))
+            om_fatal("double free of %p (found freed twice from another thread)", (void *)b);
+        hp_live_clear(pool, (size_t)idx);
+        push_free(pool, b);
+        pool->used--;
+        n++;
+        b = next;
+    }
+    return n;
+}
+
+void hp_pool_push_remote(hp_pool *pool, hp_block *b)
+{
+    uintptr_t old = __atomic_load_n(&pool->thread_free, __ATOMIC_RELAXED);
+    do {
+        b->next = hp_encode(pool, b, old);
+    } while (!__atomic_compare_exchange_n(&pool->thread_free, &old, (uintptr_t)b, true,
+                                          __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+    if (old == 0) {
+        hp_heap *h = __atomic_load_n(&pool->heap, __ATOMIC_ACQUIRE);
+        if (h) /* heap records are never unmapped: a stale one only wakes a scan */
+            __atomic_fetch_or(&h->remote_classes, 1ull << pool->cls, __ATOMIC_RELEASE);
+    }
+}
+
+bool hp_pool_refill(hp_pool *pool)
+{
+    if (pool->free)
+        return true;
+    if (hp_pool_collect(pool) && pool->free)
+        return true;
+    if (carve(pool))
+        return true;
+    if (pool->flags & HP_POOL_HOLES)
+        rebuild(pool);
+    return pool->free != NULL;
+}
+
+/* ---- purge ------------------------------------------------------------------- */
+
+#define PURGE_MAX_PAGES 256 /* 16 slots of 64 KiB: the largest pool span */
+
+/* Any live bit in [lo, hi]? */
+static bool any_live(const hp_pool *pool, size_t lo, size_t hi)
+{
+    for (size_t w = lo >> 6; w <= hi >> 6; w++) {
+        uint64_t bits = HP_LOAD(&pool->live[w]);
+        if (w == lo >> 6)
+            bits &= ~0ull << (lo & 63);
+        if (w == hi >> 6 && (hi & 63) != 63)
+            bits &= (2ull << (hi & 63)) - 1;
+        if (bits)
+            return true;
+    }
+    return false;
+}
+
+static bool page_bit(const uint64_t *set, size_t j)
+{
+    return (set[j >> 6] >> (j & 63)) & 1;
+}
+
+/* Pages [0, npages) of the carved area that no live block overlaps. */
+static void find_free_pages(const hp_pool *pool, size_t npages, size_t page, uint64_t *out)
+{
+    size_t bs = pool->block_size;
+    memset(out, 0, 4 * sizeof(uint64_t));
+    for (size_t j = 0; j < npages; j++) {
+        /* a block overlapping page j starts in [j*page - bs + 1, (j+1)*page) */
+        size_t from = j * page >= bs ? j * page - bs + 1 : 0;
+        size_t lo = (from + ((size_t)1 << pool->shift) - 1) >> pool->shift;
+        size_t hi = ((j + 1) * page - 1) >> pool->shift;
+        if (!any_live(pool, lo, hi))
+            out[j >> 6] |= 1ull << (j & 63);
+    }
+}
+
+/* The free list again, without the blocks that touch a page in `gone`. */
+static void relink_avoiding(hp_pool *pool, const uint64_t *gone, size_t page)
+{
+    size_t bs = pool->block_size;
+    pool->free = NULL;
+    uintptr_t off = (size_t)pool->carved * bs;
+    for (size_t i = pool->carved; i-- > 0;) {
+        off -= bs;
+        if (hp_live_test(pool, i))
+            continue;
+        bool touches = false;
+        for (size_t j = off / page; j <= (off + bs - 1) / page && !touches; j++)
+            touches = j < PURGE_MAX_PAGES && page_bit(gone, j);
+        if (!touches)
+            push_free(pool, block_at(pool, i));
+    }
+}
+
+size_t hp_pool_purge_pages(hp_pool *pool, bool only_idle)
+{
+    if (only_idle && !(pool->flags & HP_POOL_IDLE)) {
+        pool->flags |= HP_POOL_IDLE; /* purged at the next tick unless used before */
+        return 0;
+    }
+    size_t page = os_page_size();
+    size_t bs = pool->block_size;
+    hp_pool_collect(pool);
+    size_t carved_bytes = (size_t)pool->carved * bs;
+    size_t npages = carved_bytes / page; /* whole pages only */
+    /* the periodic purge leaves pools more than half full alone (their free
+     * pages are likely to be used again soon); om_release takes every page */
+    if (npages == 0 || npages > PURGE_MAX_PAGES ||
+        (only_idle && pool->used * bs * 2 > carved_bytes))
+        return 0;
+    uint64_t free_pages[4], fresh[4], any = 0;
+    find_free_pages(pool, npages, page, free_pages);
+    for (int w = 0; w < 4; w++)
+        any |= fresh[w] = free_pages[w] & ~pool->gone[w];
+    if (!any)
+        return 0;
+    for (int w = 0; w < 4; w++)
+        pool->gone[w] |= fresh[w];
+    relink_avoiding(pool, pool->gone, page);
+    size_t bytes = 0;
+    for (size_t j = 0; j < npages;) {
+        size_t k = j;
+        while (k < npages && page_bit(fresh, k))
+            k++;
+        if (k > j) {
+            os_decommit((void *)(pool->start + j * page), (k - j) * page);
+            bytes += (k - j) * page;
+            j = k;
+        } else {
+            j++;
+        }
+    }
+    pool->flags |= HP_POOL_HOLES;
+    pool->hole_pages += (uint32_t)(bytes / page);
+    __atomic_fetch_sub(&hp_committed, bytes, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&hp_returned, bytes, __ATOMIC_RELAXED);
+    return bytes;
+}

@@ -1,0 +1,232 @@
+/*
+ * object/alloc.c: creating objects (om_new, om_new_var), the per-runtime
+ * free lists, and the buffers objects own (ob_mem_*).
+ *
+ * STRATEGY
+ *
+ * An object is one block of its runtime's private heap (rt->heap).  om_new
+ * asks the heap for basicsize bytes (basicsize + n * itemsize for om_new_var),
+ * writes the 16-byte header and zero-fills the rest, so a type's dealloc and
+ * traverse may always run on a fresh object.  What an object owns besides its
+ * block (a list's item array, a dict's table) comes from a second private heap
+ * (rt->mem, through ob_mem_*): the object heap then holds objects and nothing
+ * else, which is what lets the collector and the census walk it.
+ *
+ *     rt->heap:  [hdr|body] [hdr|body] [free-list block] [hdr|body] ...
+ *     rt->mem:   [item array] [dict table] [weakref table] ...
+ *
+ * FREE LISTS (Python's per-type free lists, made generic).  A type with
+ * OM_TYPE_FREELIST gives its freed blocks of 32..OM_FREELIST_MAX_SIZE bytes
+ * to a bounded stack per 16-byte size class instead of the heap; om_new pops
+ * from it first.  A parked block stays a live heap block, so it is marked:
+ *
+ *     offset 0   ob_type = &ob_freelist_type   (walks skip it: ob_is_object)
+ *     offset 8   ob_refcnt = 0, ob_gc = OB_FREED_GC (a stray decref is caught)
+ *     offset 16  the next parked block of the class
+ *
+ * 16-byte blocks are never parked: they have no room for the link, and are
+ * cheap for the heap anyway.  Parked blocks are not live objects: not
+ * counted in live_objects, not seen by the census or the collector.
+ *
+ * NUMBERS.  Header: 16 bytes for every object.  An int or float: 24 bytes,
+ * a 32-byte block.  Free lists: at most OB_FREELIST_MAX_BLOCKS per class,
+ * 7 classes (32..128).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "object/private.h"
+
+_Static_assert(sizeof(om_object) == 16, "the object header is 16 bytes");
+_Static_assert(OM_FREELIST_MAX_SIZE % 16 == 0 && OM_FREELIST_MAX_SIZE <= 512,
+               "free-list classes are the heap's 16-byte small classes");
+
+const om_type ob_freelist_type = {.name = "<free>", .basicsize = sizeof(om_object)};
+
+/* ---- free lists ------------------------------------------------------------ */
+
+static om_object **parked_link(om_object *o)
+{
+    return (om_object **)(void *)((char *)o + sizeof(om_object));
+}
+
+static om_object *freelist_pop(om_runtime *rt, size_t size)
+{
+    ob_freelist *fl = &rt->freelists[(size - 1) / 16];
+    om_object *o = fl->head;
+    if (o) {
+        om_assert_internal(o->ob_type == &ob_freelist_type);
+        fl->head = *parked_link(o);
+        fl->count--;
+    }
+    return o;
+}
+
+/* Parks the dead object o's block; false when its class is full or the
+ * block does not fit a class. */
+bool ob_freelist_push(om_runtime *rt, om_object *o)
+{
+    size_t size = hp_usable_size(o);
+    if (size < 32 || size > OM_FREELIST_MAX_SIZE)
+        return false;
+    /* The largest class the block can serve (a debug block's usable size is
+     * its request, not a multiple of 16); pops take class (request-1)/16. */
+    ob_freelist *fl = &rt->freelists[size / 16 - 1];
+    if (fl->count >= OB_FREELIST_MAX_BLOCKS)
+        return false;
+    o->ob_type = &ob_freelist_type;
+    o->ob_refcnt = 0;
+    o->ob_gc = OB_FREED_GC;
+    *parked_link(o) = fl->head;
+    fl->head = o;
+    fl->count++;
+    return true;
+}
+
+void ob_freelists_clear(om_runtime *rt)
+{
+    for (size_t c = 0; c < OB_FREELIST_CLASSES; c++) {
+        ob_freelist *fl = &rt->freelists[c];
+        while (fl->head) {
+            om_object *o = fl->head;
+            fl->head = *parked_link(o);
+            hp_heap_free(rt->heap, o);
+        }
+        fl->count = 0;
+    }
+}
+
+OM_API void om_runtime_clear_freelists(om_runtime *rt)
+{
+    ob_freelists_clear(rt);
+}
+
+/* ---- objects ---------------------------------------------------------------- */
+
+size_t om_var_size(const om_type *type, size_t nitems)
+{
+    size_t items;
+    if (__builtin_mul_overflow(nitems, type->itemsize, &items))
+        return 0;
+    size_t size;
+    if (__builtin_add_overflow(type->basicsize, items, &size))
+        return 0;
+    return size;
+}
+
+/* Zero-fills all of o but the header.  A memset of a size the compiler
+ * knows becomes a few inline stores; one of a variable size is a call, which
+ * costs as much as the rest of om_new for the common small objects. */
+static void zero_body(om_object *o, size_t size)
+{
+    char *body = (char *)o + sizeof(om_object);
+    switch (size) {
+    case 16:
+        return;
+    case 24:
+        memset(body, 0, 8);
+        return;
+    case 32:
+        memset(body, 0, 16);
+        return;
+    case 40:
+        memset(body, 0, 24);
+        return;
+    case 48:
+        memset(body, 0, 32);
+        return;
+    default:
+        memset(body, 0, size - sizeof(om_object));
+    }
+}
+
+static void maybe_collect(om_runtime *rt)
+{
+    if (rt->gc_on_alloc && !rt->release_depth && !rt->tearing_down)
+        rt->gc_on_alloc(rt);
+}
+
+static om_object *alloc_object(om_runtime *rt, const om_type *type, size_t size)
+{
+    if (OM_UNLIKELY(!rt || !type)) {
+        om_set_error("om_new: %s is NULL", rt ? "the type" : "the runtime");
+        return NULL;
+    }
+    if (OM_UNLIKELY(size < sizeof(om_object))) {
+        om_set_error("om_new: type %s: size %zu is smaller than the object header",
+                     type->name ? type->name : "?", size);
+        return NULL;
+    }
+    bool gc = (type->flags & OM_TYPE_GC) != 0;
+    if (gc && OM_UNLIKELY(rt->young_count > rt->young_threshold))
+        maybe_collect(rt);
+    om_object *o = NULL;
+    if ((type->flags & OM_TYPE_FREELIST) && size <= OM_FREELIST_MAX_SIZE && size > 16)
+        o = freelist_pop(rt, size);
+    if (!o) {
+        o = hp_heap_alloc(rt->heap, size);
+        if (OM_UNLIKELY(!o)) {
+            om_set_error("out of memory: cannot allocate a %s object of %zu bytes", type->name,
+                         size);
+            errno = ENOMEM;
+            return NULL;
+        }
+    }
+    zero_body(o, size);
+    o->ob_type = type;
+    o->ob_refcnt = 1;
+    o->ob_gc = gc ? OM_GC_TRACKED : 0;
+    rt->young_count += gc;
+    rt->live_objects++;
+    rt->allocated++;
+    if (OM_UNLIKELY(rt->trace_on_new != NULL))
+        rt->trace_on_new(rt, o);
+    return o;
+}
+
+om_object *om_new(om_runtime *rt, const om_type *type)
+{
+    return alloc_object(rt, type, type ? type->basicsize : 0);
+}
+
+om_object *om_new_var(om_runtime *rt, const om_type *type, size_t nitems)
+{
+    if (!type)
+        return alloc_object(rt, type, 0);
+    size_t size = om_var_size(type, nitems);
+    if (size == 0) {
+        om_set_error("out of memory: a %s of %zu items is too large", type->name, nitems);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return alloc_object(rt, type, size);
+}
+
+/* ---- buffers owned by objects ------------------------------------------------ */
+
+void *ob_mem_alloc(om_runtime *rt, size_t size)
+{
+    return hp_heap_alloc(rt->mem, size);
+}
+
+void *ob_mem_calloc(om_runtime *rt, size_t count, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(count, size, &total)) {
+        om_set_error("out of memory: %zu x %zu bytes overflows", count, size);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return hp_heap_calloc(rt->mem, total);
+}
+
+void *ob_mem_realloc(om_runtime *rt, void *p, size_t size)
+{
+    return hp_heap_realloc(rt->mem, p, size);
+}
+
+void ob_mem_free(om_runtime *rt, void *p)
+{
+    if (p)
+        hp_heap_free(rt->mem, p);
+}

@@ -1,0 +1,168 @@
+/*
+ * object/release.c: what happens when a reference count reaches zero.
+ *
+ * PHASES of om_object_release(o), each with what holds after it:
+ *
+ *   finalize      the type's finalize hook has run once in o's life (PEP 442):
+ *                 o is revived to count 1 for the call and OM_GC_FINALIZED is
+ *                 set.  If the count is still above 1 afterwards the
+ *                 finalizer stored a new reference (resurrection): drop the
+ *                 temporary one and stop; o lives on and never finalizes
+ *                 again.
+ *   clear_weakrefs no weak reference can reach o any more (targets are NULL)
+ *                 and their callbacks have run; o has no OM_GC_WEAKREFS.
+ *   announce      the collector (gc_on_free, when o carries a phase bit) and
+ *                 the tracer (trace_on_free) have seen o for the last time.
+ *   destroy       the type's dealloc has dropped what o owned, and o's block
+ *                 is back on a free list or in the heap.
+ *
+ * DEEP CHAINS.  dealloc drops o's children, which may reach zero and release
+ * their own children, and so on: a linked list of 10 million nodes would
+ * nest 10 million calls.  So the nesting is counted per runtime (a runtime
+ * is used by one thread at a time, which makes this per thread, and exact
+ * when one thread drives several runtimes), and past OB_RELEASE_MAX_DEPTH an
+ * object that is ready for `destroy` is pushed on the runtime's deferred list
+ * instead, linked through its bytes 8..15 (refcount and gc word, both dead
+ * by then).  The outermost release drains the list in a loop:
+ *
+ *     release(a) depth 1 -> dealloc(a) -> release(b) depth 2 -> ... depth 64
+ *                                                  -> release(x): push x
+ *     unwind to depth 1; loop: pop x, destroy(x) -> release(y) depth 2 ...
+ *
+ * The C stack stays under OB_RELEASE_MAX_DEPTH nested releases, each object
+ * is destroyed exactly once, and the work is linear in the chain.
+ *
+ * While release_depth > 0, deferred objects have no valid header words, so
+ * om_new does not start a collection then, and explicit collections must
+ * wait (ob_releasing).  This also covers the objects at count zero while
+ * their weak reference callbacks run.
+ *
+ * NUMBERS.  OB_RELEASE_MAX_DEPTH = 64: a release, a dealloc and a decref take
+ * a few hundred bytes of stack, so 64 levels stay well under 64 KiB and keep
+ * the deferral (two stores) rare for ordinary, shallow data.
+ */
+#include "object/private.h"
+
+/* Must be at least 1; the C stack grows by about one release + dealloc frame
+ * pair per level. */
+#define OB_RELEASE_MAX_DEPTH 64
+
+/* The deferred-list link lives in the dead bytes 8..15. */
+static om_object **deferred_link(om_object *o)
+{
+    return (om_object **)(void *)((char *)o + 8);
+}
+
+/* false if the finalizer resurrected o. */
+static bool finalize(om_object *o)
+{
+    const om_type *type = o->ob_type;
+    o->ob_refcnt = 1;
+    o->ob_gc |= OM_GC_FINALIZED;
+    type->finalize(o);
+    if (o->ob_refcnt == 1) {
+        o->ob_refcnt = 0;
+        return true;
+    }
+    if (o->ob_refcnt < OM_IMMORTAL_REFCNT)
+        o->ob_refcnt--; /* drop the temporary reference: o was resurrected */
+    return false;
+}
+
+static void clear_weakrefs(om_runtime *rt, om_object *o)
+{
+    ob_weakref_pending pending = {NULL, NULL};
+    ob_weakref_clear(rt, o, &pending);
+    ob_weakref_run(&pending);
+}
+
+static void announce(om_runtime *rt, om_object *o)
+{
+    if ((o->ob_gc & OM_GC_PHASE_MASK) && rt->gc_on_free)
+        rt->gc_on_free(rt, o);
+    if (rt->trace_on_free)
+        rt->trace_on_free(rt, o);
+}
+
+/* Runs the phases before destroy; false when o must live on. */
+static bool prepare(om_runtime *rt, om_object *o)
+{
+    const om_type *type = o->ob_type;
+    if (type->finalize && !(o->ob_gc & OM_GC_FINALIZED) && !finalize(o))
+        return false;
+    if (o->ob_gc & OM_GC_WEAKREFS)
+        clear_weakrefs(rt, o);
+    if (OM_UNLIKELY(o->ob_refcnt != 0))
+        om_fatal("object %p (type %s) was revived by a weak reference callback (count %u)",
+                 (void *)o, type->name, o->ob_refcnt);
+    announce(rt, o);
+    return true;
+}
+
+static void destroy(om_runtime *rt, om_object *o)
+{
+    const om_type *type = o->ob_type;
+    if (type->dealloc)
+        type->dealloc(o);
+    rt->live_objects--;
+    rt->released++;
+    if (type->flags & OM_TYPE_GC)
+        rt->young_count -= rt->young_count > 0;
+    ob_free_block(rt, o, type);
+}
+
+static void drain(om_runtime *rt)
+{
+    while (rt->deferred) {
+        om_object *o = rt->deferred;
+        rt->deferred = *deferred_link(o);
+        destroy(rt, o);
+    }
+}
+
+void om_object_release(om_object *o)
+{
+    om_runtime *rt = ob_runtime_of(o);
+    om_assert(o->ob_refcnt == 0);
+    uint32_t depth = ++rt->release_depth;
+    if (OM_UNLIKELY(depth > rt->max_depth))
+        rt->max_depth = depth;
+    if (prepare(rt, o)) {
+        if (OM_LIKELY(depth <= OB_RELEASE_MAX_DEPTH)) {
+            destroy(rt, o);
+        } else {
+            *deferred_link(o) = rt->deferred;
+            rt->deferred = o;
+            rt->deferred_count++;
+        }
+    }
+    if (depth == 1)
+        drain(rt);
+    rt->release_depth--;
+}
+
+/* True if o looks freed: poisoned (debug builds), parked on a free list, or
+ * holding a heap's free-list link where its type should be (a type
+ * descriptor never lives in an object heap, which holds objects only). */
+static bool looks_freed(const om_object *o)
+{
+    const om_type *t = o->ob_type;
+    if (t == OB_FREED_TYPE || t == &ob_freelist_type || o->ob_gc == OB_FREED_GC || t == NULL)
+        return true;
+    hp_heap *h = hp_heap_of(t); /* O(1) and safe for any address */
+    return h && h == hp_heap_of(o);
+}
+
+void om_refcount_error(om_object *o)
+{
+    if (looks_freed(o))
+        om_fatal("decref of freed object %p: its memory was already released (count %u)", (void *)o,
+                 o->ob_refcnt);
+    om_fatal("reference count of object %p (type %s) would go below zero (count %u)", (void *)o,
+             o->ob_type->name ? o->ob_type->name : "?", o->ob_refcnt);
+}
+
+void om_make_immortal(om_object *o)
+{
+    o->ob_refcnt = OM_IMMORTAL_REFCNT;
+}

@@ -1,0 +1,193 @@
+/*
+ * trace/trace.h: the tracer's internal pieces, grouped by the file that
+ * defines them.  Everything here sits above the heap and calls down only.
+ *
+ * Glossary
+ *   trace      a live traced block: address, size, traceback id
+ *   traceback  (domain, frames): interned once, named by a 32-bit id
+ *   frame      a uintptr_t: a call site (om_trace_site *, top bit set) or a
+ *              native return address (low bit clear)
+ *   snapshot   a resolved, self-contained copy of the traces (snapshot.c)
+ *
+ * Memory: the tracer never allocates from objmem or malloc while it holds
+ * its lock or runs inside a hook; its tables come from mmap (tr_map), so it
+ * cannot recurse into itself and its failures only drop traces.
+ */
+#ifndef OM_TRACE_TRACE_H
+#define OM_TRACE_TRACE_H
+
+#include <pthread.h>
+
+#include "objmem/trace.h"
+#include "util/util.h"
+
+/* Top bit of a frame word: a call site, not a return address (user-space
+ * addresses never have it; return addresses may have any low bit). */
+#define TR_FRAME_SITE ((uintptr_t)1 << (sizeof(uintptr_t) * 8 - 1))
+#define TR_NO_TB      UINT32_MAX
+
+/* ---- mem.c: pages from the OS for the tracer's own tables ------------------ */
+OM_INTERNAL void *tr_map(size_t bytes); /* zero-filled; NULL on failure */
+OM_INTERNAL void tr_unmap(void *p, size_t bytes);
+/* Tests: the nth tr_map from now fails (0 disarms). */
+OM_INTERNAL void tr_map_fail_after(uint64_t n);
+
+/* ---- store.c: the table of traces, keyed by address -------------------------
+ * 16 bytes a slot; sizes of 4 GiB and more live in a small side list. */
+typedef struct tr_slot {
+    uintptr_t addr; /* 0: empty */
+    uint32_t size;  /* TR_SIZE_BIG: see the side list */
+    uint32_t tb;
+} tr_slot;
+#define TR_SIZE_BIG UINT32_MAX
+
+typedef struct tr_big {
+    uintptr_t addr;
+    size_t size;
+} tr_big;
+
+typedef struct tr_table {
+    tr_slot *slots;
+    size_t cap;   /* slots; 0 before the first insert */
+    size_t count; /* live traces */
+    tr_big *big;
+    size_t nbig, capbig;
+} tr_table;
+
+OM_INTERNAL int tr_table_insert(tr_table *t, uintptr_t addr, size_t size, uint32_t tb);
+/* Removes addr; true (and its size and traceback) when it was traced. */
+OM_INTERNAL bool tr_table_remove(tr_table *t, uintptr_t addr, size_t *size, uint32_t *tb);
+OM_INTERNAL bool tr_table_find(const tr_table *t, uintptr_t addr, size_t *size, uint32_t *tb);
+OM_INTERNAL void tr_table_clear(tr_table *t);
+OM_INTERNAL size_t tr_table_bytes(const tr_table *t);
+/* The size of a slot (the side list for big ones). */
+OM_INTERNAL size_t tr_slot_size(const tr_table *t, const tr_slot *s);
+
+/* ---- tracebacks.c: interned tracebacks ----------------------------------------- */
+typedef struct tr_tb {
+    uint64_t hash;
+    uint32_t domain;
+    uint16_t nframe;
+    uint16_t total_nframe;
+    uint64_t alloc_bytes; /* bytes ever allocated from here (since start) */
+    uint64_t alloc_count;
+    uintptr_t frames[];
+} tr_tb;
+
+typedef struct tr_tbs {
+    tr_tb **byid;    /* id -> record */
+    size_t capid;    /* entries of byid */
+    uint32_t count;  /* ids handed out */
+    uint32_t *index; /* open addressing over ids + 1 (0: empty) */
+    size_t capindex;
+    char *chunk; /* the chunk records are carved from */
+    size_t chunk_used, chunk_size;
+    void **chunks; /* every chunk, to give them back */
+    size_t nchunks, capchunks;
+    size_t bytes; /* everything mapped */
+} tr_tbs;
+
+OM_INTERNAL uint32_t tr_tbs_intern(tr_tbs *t, uint32_t domain, const uintptr_t *frames,
+                                   unsigned nframe, unsigned total);
+static inline tr_tb *tr_tbs_get(const tr_tbs *t, uint32_t id)
+{
+    return t->byid[id];
+}
+OM_INTERNAL void tr_tbs_clear(tr_tbs *t);
+
+/* ---- capture.c: frames of the current call ------------------------------------ */
+/* Loads the fast unwinder when there is one (once, outside any hook). */
+OM_INTERNAL void tr_capture_init(void);
+/* Fills frames[0..max) for an allocation whose public entry point was called
+ * from `caller`; returns the frames kept and sets *total to those seen. */
+OM_INTERNAL unsigned tr_capture(uintptr_t *frames, unsigned max, void *caller, unsigned *total);
+
+/* ---- tracer.c: the state, the hooks ---------------------------------------------- */
+#define TR_MAX_REGIONS 16 /* regions open at once (bits of a mask) */
+
+typedef struct tr_state {
+    pthread_mutex_t lock; /* guards everything below */
+    bool tracing;
+    int nframe;
+    size_t mean_bytes; /* 0: exact */
+    tr_table table;
+    tr_tbs tbs;
+    size_t current, peak;
+    uint64_t lost, sampled;
+    uint64_t alloc_bytes, free_bytes; /* traced bytes allocated and freed since start */
+    uint64_t alloc_count, free_count;
+    uint64_t epoch;                     /* +1 each time the traces are forgotten */
+    uint32_t region_mask;               /* regions open now */
+    size_t region_peak[TR_MAX_REGIONS]; /* most `current` seen while each is open */
+} tr_state;
+OM_INTERNAL extern tr_state tr_global;
+/* The domain of a private heap (0 for NULL, the global heap).  Lock held. */
+OM_INTERNAL uint32_t tr_domain_of_heap(const void *heap);
+
+/* The raw copy of the traces a snapshot starts from, made under the lock. */
+typedef struct tr_raw {
+    int nframe;
+    size_t ntraces;
+    struct tr_raw_trace {
+        size_t size;
+        uint32_t tb;
+    } * traces;
+    size_t ntbs;
+    tr_tb **tbs; /* copies, one mapping */
+    void *map;
+    size_t map_bytes;
+} tr_raw;
+/* -1 with a message when tracing is off or memory ran out. */
+OM_INTERNAL int tr_raw_take(tr_raw *raw);
+OM_INTERNAL void tr_raw_free(tr_raw *raw);
+/* The traceback of one traced address, copied (false if untraced). */
+OM_INTERNAL bool tr_find_traceback(uintptr_t addr, uintptr_t *frames, unsigned *nframe,
+                                   unsigned *total, unsigned *domain);
+
+/* ---- snapshot.c ---------------------------------------------------------------- */
+typedef struct tr_snap_tb {
+    uint32_t domain, nframe, total_nframe, first; /* frames[first .. first + nframe) */
+} tr_snap_tb;
+
+typedef struct tr_snap_trace {
+    uint64_t size;
+    uint32_t tb;
+} tr_snap_trace;
+
+struct om_trace_snapshot {
+    int traceback_limit;
+    size_t ntraces, ntbs, nframes;
+    tr_snap_trace *traces;
+    tr_snap_tb *tbs;
+    om_trace_frame *frames; /* strings point into `strings` */
+    char *strings;
+    size_t strings_len;
+};
+
+/* Builds a snapshot from its parts (it takes ownership of all of them; the
+ * frames' string pointers are offsets into strings until fixed here). */
+OM_INTERNAL om_trace_snapshot *tr_snapshot_assemble(om_trace_snapshot *s);
+OM_INTERNAL om_trace_traceback tr_snapshot_traceback(const om_trace_snapshot *s, uint32_t tb);
+/* Resolves one frame word into file, function, line (strings owned by the
+ * loader or the call site: copy them). */
+OM_INTERNAL void tr_resolve(uintptr_t word, const char **file, const char **func, unsigned *lineno,
+                            uintptr_t *address);
+
+/* ---- symbols.c: native addresses, resolved (never inside a hook) -------------------- */
+/* Function, file and line of a return address (libdw, else dladdr; "?" and 0
+ * for what is unknown).  The strings stay valid for the life of the process. */
+OM_INTERNAL void tr_symbolize(uintptr_t address, const char **file, const char **func,
+                              unsigned *lineno);
+
+/* ---- strpool.c: interned strings while building a snapshot ------------------------ */
+typedef struct tr_strpool {
+    char *buf;
+    size_t len, cap;
+    uint32_t *index; /* offset + 1, 0: empty */
+    size_t capindex, count;
+} tr_strpool;
+/* Offset of s in the pool; SIZE_MAX when memory ran out. */
+OM_INTERNAL size_t tr_strpool_add(tr_strpool *p, const char *s);
+OM_INTERNAL void tr_strpool_free(tr_strpool *p);
+
+#endif

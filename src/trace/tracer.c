@@ -1,0 +1,437 @@
+/*
+ * trace/tracer.c: the tracer's state, its hooks in the heap, and the
+ * om_trace_* controls (start, stop, clear, traced memory, peak).
+ *
+ * Strategy.  The heap calls on_alloc / on_free for every block of every
+ * heap while the hooks are installed (one branch on the heap's fast path
+ * otherwise).  A hook captures its frames with no lock held, then takes the
+ * one tracer lock for a table insert or remove (a few dozen nanoseconds):
+ *
+ *     om_malloc ... -> heap slow lane -> on_alloc: capture frames (no lock)
+ *                                                  lock: intern traceback,
+ *                                                        insert trace,
+ *                                                        current, peak
+ *
+ * Sampling mode (om_trace_start_sampling) draws the distance to the next
+ * sampled byte from an exponential distribution of mean M, per thread, so
+ * that sampling is a Poisson process over allocated bytes: a block of s
+ * bytes is sampled with probability p = 1 - exp(-s/M) and recorded as
+ * s / p bytes, which keeps every total an unbiased estimate.  Unsampled
+ * allocations cost a subtraction; a free takes the lock only when a small
+ * counting filter says its address may have been sampled.
+ *
+ * The lock is held across fork (pthread_atfork) so a child starts with a
+ * consistent table.  The tracer's memory comes from tr_map; when it runs
+ * out a trace is dropped and counted in `lost`, never the allocation.
+ */
+#include <math.h>
+#include <stdatomic.h>
+#include <execinfo.h>
+#include <string.h>
+
+#include "heap/heap.h"
+#include "heap/special.h"
+#include "trace/trace.h"
+
+#define DEFAULT_MEAN_BYTES (512 * 1024) /* sampling: mean bytes between samples */
+#define FILTER_SLOTS       65536        /* counting filter of sampled addresses */
+#define MAX_DOMAINS        256          /* private heaps named; more share the last */
+
+tr_state tr_global = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Read by the hooks with no lock: 0 when off, else the traceback limit. */
+static _Atomic int active_nframe;
+static _Atomic size_t active_mean;
+static _Atomic uint8_t sample_filter[FILTER_SLOTS];
+
+static OM_THREAD_LOCAL int64_t sample_left;
+static OM_THREAD_LOCAL uint64_t sample_rng;
+static OM_THREAD_LOCAL size_t sample_mean; /* the mean sample_left was drawn for */
+
+static const void *domain_heaps[MAX_DOMAINS];
+static uint32_t ndomains;
+
+uint32_t tr_domain_of_heap(const void *heap)
+{
+    if (!heap)
+        return 0;
+    for (uint32_t i = 0; i < ndomains; i++)
+        if (domain_heaps[i] == heap)
+            return i + 1;
+    if (ndomains == MAX_DOMAINS)
+        return MAX_DOMAINS;
+    domain_heaps[ndomains++] = heap;
+    return ndomains;
+}
+
+/* ---- sampling ------------------------------------------------------------------ */
+static int64_t next_gap(size_t mean)
+{
+    if (sample_mean != mean || sample_rng == 0) {
+        sample_rng = om_random_seed() | 1;
+        sample_mean = mean;
+    }
+    double u = (double)((om_splitmix64(&sample_rng) >> 11) + 1) * 0x1.0p-53; /* (0, 1] */
+    double gap = -log(u) * (double)mean;
+    return gap < 1.0 ? 1 : gap > 1e15 ? (int64_t)1e15 : (int64_t)gap;
+}
+
+/* 0 when the block is not sampled, else the bytes it stands for. */
+static size_t sample(size_t size, size_t mean)
+{
+    if (sample_mean != mean)
+        sample_left = next_gap(mean);
+    sample_left -= (int64_t)size;
+    if (OM_LIKELY(sample_left > 0))
+        return 0;
+    sample_left = next_gap(mean); /* memoryless: draw afresh from the block's end */
+    double p = -expm1(-(double)size / (double)mean);
+    double weight = p > 0 ? (double)size / p : (double)mean;
+    return weight < (double)size ? size : (size_t)weight;
+}
+
+static inline size_t filter_slot(uintptr_t addr)
+{
+    return (size_t)(((uint64_t)addr * 0x9e3779b97f4a7c15ull) >> 48);
+}
+
+static void filter_add(uintptr_t addr)
+{
+    _Atomic uint8_t *c = &sample_filter[filter_slot(addr)];
+    uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
+    if (v < UINT8_MAX)
+        atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+static void filter_remove(uintptr_t addr)
+{
+    _Atomic uint8_t *c = &sample_filter[filter_slot(addr)];
+    uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
+    if (v > 0 && v < UINT8_MAX) /* a saturated counter stays: it no longer counts */
+        atomic_fetch_sub_explicit(c, 1, memory_order_relaxed);
+}
+
+/* ---- the hooks ------------------------------------------------------------------ */
+static void note_peaks(tr_state *g)
+{
+    if (g->current > g->peak)
+        g->peak = g->current;
+    for (uint32_t m = g->region_mask; m; m &= m - 1) {
+        int i = __builtin_ctz(m);
+        if (g->current > g->region_peak[i])
+            g->region_peak[i] = g->current;
+    }
+}
+
+static void record(tr_state *g, uintptr_t addr, size_t size, const void *heap,
+                   const uintptr_t *frames, unsigned n, unsigned total)
+{
+    uint32_t tb = tr_tbs_intern(&g->tbs, tr_domain_of_heap(heap), frames, n, total);
+    if (tb == TR_NO_TB || tr_table_insert(&g->table, addr, size, tb) != 0) {
+        g->lost++;
+        return;
+    }
+    tr_tb *r = tr_tbs_get(&g->tbs, tb);
+    r->alloc_bytes += size;
+    r->alloc_count++;
+    g->alloc_bytes += size;
+    g->alloc_count++;
+    g->sampled++;
+    g->current += size;
+    note_peaks(g);
+}
+
+static void on_alloc(void *p, size_t size, hp_heap *heap, void *caller)
+{
+    int nframe = atomic_load_explicit(&active_nframe, memory_order_relaxed);
+    if (!nframe || !p)
+        return;
+    size_t mean = atomic_load_explicit(&active_mean, memory_order_relaxed);
+    if (mean) {
+        size = sample(size, mean);
+        if (!size)
+            return;
+    }
+    uintptr_t frames[OM_TRACE_MAX_FRAMES];
+    unsigned total;
+    unsigned n = tr_capture(frames, (unsigned)nframe, caller, &total);
+    tr_state *g = &tr_global;
+    pthread_mutex_lock(&g->lock);
+    if (g->tracing) {
+        record(g, (uintptr_t)p, size, heap, frames, n, total);
+        if (mean)
+            filter_add((uintptr_t)p);
+    }
+    pthread_mutex_unlock(&g->lock);
+}
+
+static void on_free(void *p, size_t size, hp_heap *heap)
+{
+    (void)size;
+    (void)heap;
+    if (!atomic_load_explicit(&active_nframe, memory_order_relaxed) || !p)
+        return;
+    bool sampling = atomic_load_explicit(&active_mean, memory_order_relaxed) != 0;
+    if (sampling &&
+        !atomic_load_explicit(&sample_filter[filter_slot((uintptr_t)p)], memory_order_relaxed))
+        return;
+    tr_state *g = &tr_global;
+    pthread_mutex_lock(&g->lock);
+    size_t traced;
+    uint32_t tb;
+    if (g->tracing && tr_table_remove(&g->table, (uintptr_t)p, &traced, &tb)) {
+        g->current -= traced;
+        g->free_bytes += traced;
+        g->free_count++;
+        if (sampling)
+            filter_remove((uintptr_t)p);
+    }
+    pthread_mutex_unlock(&g->lock);
+}
+
+static const hp_hooks hooks = {on_alloc, on_free};
+
+/* ---- controls ------------------------------------------------------------------- */
+static void lock_for_fork(void)
+{
+    pthread_mutex_lock(&tr_global.lock);
+}
+static void unlock_after_fork(void)
+{
+    pthread_mutex_unlock(&tr_global.lock);
+}
+
+static void prepare_once(void)
+{
+    void *warm[4];
+    backtrace(warm, 4); /* the first call may load the unwinder: not inside a hook */
+    tr_capture_init();
+    pthread_atfork(lock_for_fork, unlock_after_fork, unlock_after_fork);
+}
+
+static void forget_all(tr_state *g)
+{
+    tr_table_clear(&g->table);
+    tr_tbs_clear(&g->tbs);
+    memset(sample_filter, 0, sizeof sample_filter);
+    g->current = g->peak = 0;
+    g->lost = g->sampled = 0;
+    g->alloc_bytes = g->free_bytes = g->alloc_count = g->free_count = 0;
+    for (int i = 0; i < TR_MAX_REGIONS; i++)
+        g->region_peak[i] = 0;
+    g->epoch++;
+}
+
+static int start(int nframe, size_t mean)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    if (nframe < 1 || nframe > OM_TRACE_MAX_FRAMES) {
+        om_set_error("om_trace_start: nframe must be in 1..%d, not %d", OM_TRACE_MAX_FRAMES,
+                     nframe);
+        return -1;
+    }
+    pthread_once(&once, prepare_once);
+    tr_state *g = &tr_global;
+    pthread_mutex_lock(&g->lock);
+    if (g->tracing) {
+        pthread_mutex_unlock(&g->lock);
+        om_set_error("om_trace_start: the tracer is already running (om_trace_stop first)");
+        return -1;
+    }
+    forget_all(g);
+    g->tracing = true;
+    g->nframe = nframe;
+    g->mean_bytes = mean;
+    atomic_store(&active_mean, mean);
+    atomic_store(&active_nframe, nframe);
+    pthread_mutex_unlock(&g->lock);
+    hp_hooks_install(&hooks);
+    return 0;
+}
+
+int om_trace_start(int nframe)
+{
+    return start(nframe, 0);
+}
+
+int om_trace_start_sampling(int nframe, size_t mean_bytes)
+{
+    return start(nframe, mean_bytes ? mean_bytes : DEFAULT_MEAN_BYTES);
+}
+
+int om_trace_stop(void)
+{
+    tr_state *g = &tr_global;
+    pthread_mutex_lock(&g->lock);
+    if (!g->tracing) {
+        pthread_mutex_unlock(&g->lock);
+        om_set_error("om_trace_stop: the tracer is not running");
+        return -1;
+    }
+    atomic_store(&active_nframe, 0);
+    atomic_store(&active_mean, 0);
+    g->tracing = false;
+    g->nframe = 0;
+    g->mean_bytes = 0;
+    g->region_mask = 0;
+    forget_all(g);
+    pthread_mutex_unlock(&g->lock);
+    hp_hooks_install(NULL); /* a hook still running finds `tracing` false */
+    return 0;
+}
+
+bool om_trace_is_tracing(void)
+{
+    return atomic_load(&active_nframe) != 0;
+}
+
+int om_trace_get_traceback_limit(void)
+{
+    return atomic_load(&active_nframe);
+}
+
+void om_trace_clear_traces(void)
+{
+    tr_state *g = &tr_global;
+    pthread_mutex_lock(&g->lock);
+    uint32_t regions = g->region_mask;
+    forget_all(g);
+    g->region_mask = regions;
+    pthread_mutex_unlock(&g->lock);
+}
+
+void om_trace_get_traced_memory(size_t *current, size_t *peak)
+{
+    tr_state *g = &tr_global;
+    pthread_mutex_lock(&g->lock);
+    if (current)
+        *current = g->current;
+    if (peak)
+        *peak = g->peak;
+    pthread_mutex_unlock(&g->lock);
+}
+
+void om_trace_reset_peak(void)
+{
+    tr_state *g = &tr_global;
+    pthread_mutex_lock(&g->lock);
+    g->peak = g->current;
+    pthread_mutex_unlock(&g->lock);
+}
+
+void om_trace_get_tracer_stats(om_trace_tracer_stats *out)
+{
+    tr_state *g = &tr_global;
+    pthread_mutex_lock(&g->lock);
+    *out = (om_trace_tracer_stats){
+        .traces = g->table.count,
+        .tracebacks = g->tbs.count,
+        .table_bytes = tr_table_bytes(&g->table),
+        .traceback_bytes = g->tbs.bytes,
+        .lost = g->lost,
+        .sampled = g->sampled,
+        .mean_bytes = g->mean_bytes,
+    };
+    pthread_mutex_unlock(&g->lock);
+    if (out->traces)
+        out->bytes_per_trace =
+            (double)(out->table_bytes + out->traceback_bytes) / (double)out->traces;
+}
+
+size_t om_trace_get_tracemalloc_memory(void)
+{
+    om_trace_tracer_stats st;
+    om_trace_get_tracer_stats(&st);
+    return st.table_bytes + st.traceback_bytes;
+}
+
+unsigned om_trace_domain_of(const void *p)
+{
+    const void *heap = hp_heap_of(p);
+    pthread_mutex_lock(&tr_global.lock);
+    unsigned d = tr_domain_of_heap(heap);
+    pthread_mutex_unlock(&tr_global.lock);
+    return d;
+}
+
+/* ---- copies for snapshots and lookups ------------------------------------------- */
+bool tr_find_traceback(uintptr_t addr, uintptr_t *frames, unsigned *nframe, unsigned *total,
+                       unsigned *domain)
+{
+    tr_state *g = &tr_global;
+    size_t size;
+    uint32_t tb;
+    bool found = false;
+    pthread_mutex_lock(&g->lock);
+    if (g->tracing && tr_table_find(&g->table, addr, &size, &tb)) {
+        const tr_tb *r = tr_tbs_get(&g->tbs, tb);
+        memcpy(frames, r->frames, r->nframe * sizeof *frames);
+        *nframe = r->nframe;
+        *total = r->total_nframe;
+        *domain = r->domain;
+        found = true;
+    }
+    pthread_mutex_unlock(&g->lock);
+    return found;
+}
+
+static size_t tb_bytes(const tr_tb *r)
+{
+    return sizeof *r + r->nframe * sizeof(uintptr_t);
+}
+
+static void copy_raw(tr_state *g, tr_raw *raw, char *mem)
+{
+    raw->traces = (struct tr_raw_trace *)mem;
+    size_t k = 0;
+    for (size_t i = 0; i < g->table.cap; i++) {
+        const tr_slot *s = &g->table.slots[i];
+        if (s->addr)
+            raw->traces[k++] = (struct tr_raw_trace){tr_slot_size(&g->table, s), s->tb};
+    }
+    mem += raw->ntraces * sizeof *raw->traces;
+    raw->tbs = (tr_tb **)mem;
+    mem += raw->ntbs * sizeof *raw->tbs;
+    for (size_t i = 0; i < raw->ntbs; i++) {
+        const tr_tb *r = tr_tbs_get(&g->tbs, (uint32_t)i);
+        memcpy(mem, r, tb_bytes(r));
+        raw->tbs[i] = (tr_tb *)mem;
+        mem += (tb_bytes(r) + 15) & ~(size_t)15;
+    }
+}
+
+int tr_raw_take(tr_raw *raw)
+{
+    tr_state *g = &tr_global;
+    memset(raw, 0, sizeof *raw);
+    pthread_mutex_lock(&g->lock);
+    if (!g->tracing) {
+        pthread_mutex_unlock(&g->lock);
+        om_set_error("om_trace_take_snapshot: the tracer is not running (om_trace_start first)");
+        return -1;
+    }
+    raw->nframe = g->nframe;
+    raw->ntraces = g->table.count;
+    raw->ntbs = g->tbs.count;
+    size_t bytes = raw->ntraces * sizeof *raw->traces + raw->ntbs * sizeof *raw->tbs + 16;
+    for (size_t i = 0; i < raw->ntbs; i++)
+        bytes += (tb_bytes(tr_tbs_get(&g->tbs, (uint32_t)i)) + 15) & ~(size_t)15;
+    char *mem = tr_map(bytes);
+    if (mem) {
+        copy_raw(g, raw, mem);
+        raw->map = mem;
+        raw->map_bytes = bytes;
+    }
+    pthread_mutex_unlock(&g->lock);
+    if (!mem) {
+        om_set_error("om_trace_take_snapshot: out of memory for %zu traces", raw->ntraces);
+        return -1;
+    }
+    return 0;
+}
+
+void tr_raw_free(tr_raw *raw)
+{
+    tr_unmap(raw->map, raw->map_bytes);
+    memset(raw, 0, sizeof *raw);
+}

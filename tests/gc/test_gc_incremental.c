@@ -1,0 +1,258 @@
+/* The incremental old generation: slices bounded in work (never timed),
+ * soundness while the program changes the graph between slices (against a
+ * reachability model), automatic pacing that keeps garbage bounded. */
+#define MODEL_MAX   6000
+#define MODEL_SLOTS 2
+#include "model.h"
+#include "gc/state.h"
+
+#define BUDGET 500
+
+static om_runtime *new_incremental_runtime(void)
+{
+    assert_int_equal(om_option_set("gc_incremental", 1), 0);
+    assert_int_equal(om_option_set("gc_slice_work", BUDGET), 0);
+    om_runtime *rt = new_runtime();
+    assert_true(rt->gc->old.on);
+    return rt;
+}
+
+static void cycle_to_end(om_runtime *rt)
+{
+    assert_int_equal(gc_inc_start(rt->gc), 0);
+    gc_inc_finish(rt->gc);
+    assert_null(rt->gc->inc);
+}
+
+static void old_cycles_are_found_in_slices(void **state)
+{
+    (void)state;
+    om_runtime *rt = new_incremental_runtime();
+    enum { LIVE = 5000, TRASH = 300 };
+    om_object *root = mk(rt, &node_type, 1), *prev = root;
+    for (int i = 1; i < LIVE; i++) { /* a live chain */
+        om_object *o = mk(rt, &node_type, 2);
+        set_slot(prev, 0, o);
+        om_decref(o);
+        prev = o;
+    }
+    uint32_t first_trash = next_id;
+    om_object *hook = prev;
+    for (int i = 0; i < TRASH; i++) { /* self-cycles in a chain off the live one */
+        om_object *o = mk(rt, &fin_type, 2);
+        set_slot(o, 0, o);
+        set_slot(hook, 1, o);
+        om_decref(o);
+        hook = o;
+    }
+    om_gc_collect(rt, 2); /* all old, all in the table */
+    assert_int_equal(om_gc_collect(rt, 2), 0);
+    node_clear(prev); /* the trash becomes unreachable, all of it old */
+    om_gc_incremental_stats s0;
+    om_gc_get_incremental_stats(rt, &s0);
+    cycle_to_end(rt);
+    om_gc_incremental_stats s;
+    om_gc_get_incremental_stats(rt, &s);
+    assert_int_equal(s.cycles, s0.cycles + 1);
+    assert_true(s.slices - s0.slices >= (2 * LIVE) / BUDGET);
+    assert_true(s.max_slice_work <= BUDGET + 3); /* + the fan-out of one traverse */
+    for (uint32_t i = first_trash; i < next_id; i++)
+        assert_int_equal(frees[i], 1);
+    for (uint32_t i = 0; i < first_trash; i++)
+        assert_int_equal(frees[i], 0);
+    assert_int_equal(s.peak_garbage, TRASH);
+    om_gc_stats gs;
+    om_gc_get_stats(rt, &gs);
+    assert_int_equal(gs.gen[2].collected, TRASH);
+    gc_check_clean(rt->gc);
+    om_decref(root);
+    om_runtime_free(rt);
+}
+
+/* ---- a model, with the program running between slices ----------------------------------- */
+static om_object *objs[MODEL_MAX];
+
+static void add_object(om_runtime *rt)
+{
+    om_object *o = mk(rt, &node_type, MODEL_SLOTS);
+    uint32_t i = id_of(o);
+    model_n++;
+    objs[i] = o;
+    model_edges[i][0] = model_edges[i][1] = -1;
+    model_add_root(o);
+}
+
+static void mutate(uint32_t steps, om_runtime *rt)
+{
+    for (uint32_t k = 0; k < steps; k++) {
+        uint32_t what = rnd(10);
+        if (what == 0 && model_n < MODEL_MAX) {
+            add_object(rt);
+        } else if (what == 1) {
+            model_drop_root();
+        } else {
+            uint32_t i = model_random_reachable(), s = rnd(MODEL_SLOTS);
+            int j = rnd(4) == 0 ? -1 : (int)model_random_reachable();
+            model_edges[i][s] = j;
+            set_slot(objs[i], s, j < 0 ? NULL : objs[j]);
+            model_reach();
+        }
+    }
+}
+
+static void check_reachable_alive(void)
+{
+    for (uint32_t i = 0; i < model_n; i++)
+        if (model_reach_of[i] && frees[i])
+            fail_msg("reachable object %u was freed", i);
+}
+
+static void check_exact(void)
+{
+    for (uint32_t i = 0; i < model_n; i++) {
+        if (model_reach_of[i] ? frees[i] != 0 : frees[i] != 1)
+            fail_msg("object %u: reachable %d, freed %u times", i, model_reach_of[i], frees[i]);
+    }
+}
+
+static void run_seed(uint64_t seed)
+{
+    omtest_srand(seed);
+    om_runtime *rt = new_incremental_runtime();
+    model_reset();
+    for (int i = 0; i < 2000; i++)
+        add_object(rt);
+    mutate(3000, rt);
+    om_gc_collect(rt, 2); /* everything old */
+    check_exact();
+    for (int round = 0; round < 4; round++) {
+        mutate(300, rt); /* makes old trash */
+        assert_int_equal(gc_inc_start(rt->gc), 0);
+        while (gc_inc_slice(rt->gc)) {
+            mutate(1 + rnd(20), rt); /* the program runs between slices */
+            if (rnd(8) == 0)
+                om_gc_collect(rt, (int)rnd(2)); /* young collections too */
+            check_reachable_alive();
+        }
+        check_reachable_alive();
+        gc_check_clean(rt->gc);
+        /* what the cycle could not see (young, or made during it) is found by
+         * the young collections and the next cycle, without mutation */
+        om_gc_collect(rt, 1);
+        cycle_to_end(rt);
+        check_exact();
+    }
+    for (int r = 0; r < MODEL_ROOTS; r++)
+        om_xdecref(model_roots[r]);
+    om_gc_collect(rt, 2);
+    om_runtime_free(rt);
+}
+
+static void mutation_between_slices_matches_the_model(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 6; seed++)
+        run_seed(seed * 0x2545f4914f6cdd1dull);
+}
+
+/* ---- pacing: automatic cycles keep garbage bounded ------------------------------------------ */
+static void automatic_cycles_keep_garbage_bounded(void **state)
+{
+    (void)state;
+    om_runtime *rt = new_incremental_runtime();
+    enum { LIVE = 20000, CHURN = 200000, RING = 4000 };
+    om_object *root = mk(rt, &node_type, 1), *prev = root;
+    om_object *ring = mk(rt, &node_type, RING); /* trash lives long enough to grow old */
+    for (int i = 1; i < LIVE; i++) {
+        om_object *o = mk(rt, &node_type, 2);
+        set_slot(prev, 0, o);
+        om_decref(o);
+        prev = o;
+    }
+    om_gc_collect(rt, 2);
+    om_gc_enable(rt);
+    om_runtime_stats rs;
+    size_t peak = 0;
+    for (int i = 0; i < CHURN; i++) {
+        om_object *a = mk(rt, &node_type, 2), *b = mk(rt, &node_type, 2);
+        set_slot(a, 0, b);
+        set_slot(b, 0, a);
+        set_slot(ring, (uint32_t)i % RING, a);
+        om_decref(a);
+        om_decref(b);
+        if (i % 1000 == 0) {
+            om_runtime_get_stats(rt, &rs);
+            if (rs.objects > peak)
+                peak = rs.objects;
+        }
+    }
+    om_gc_incremental_stats s;
+    om_gc_get_incremental_stats(rt, &s);
+    if (s.cycles < 2)
+        fail_msg("%llu cycles, %llu slices", (unsigned long long)s.cycles,
+                 (unsigned long long)s.slices);
+    assert_true(s.max_slice_work <= BUDGET + RING + 1); /* the ring's traverse is one unit */
+    om_gc_stats gs;
+    om_gc_get_stats(rt, &gs);
+    assert_true(gs.gen[2].collected > 0);
+    /* 2 * CHURN objects were made; live objects stayed within a small
+     * multiple of the live heap */
+    if (peak >= 2 * (LIVE + 2 * RING)) /* the live heap, then at most as much again */
+        fail_msg("peak %zu objects; %llu cycles, %llu slices, found %llu, proposed %llu", peak,
+                 (unsigned long long)s.cycles, (unsigned long long)s.slices,
+                 (unsigned long long)s.verified, (unsigned long long)s.candidates);
+    om_gc_pauses p;
+    om_gc_get_pauses(rt, &p);
+    assert_true(p.automatic[2].count >= s.slices);
+    om_decref(root);
+    om_decref(ring);
+    om_runtime_free(rt);
+}
+
+static void explicit_full_collection_and_freeze_abort_a_cycle(void **state)
+{
+    (void)state;
+    om_runtime *rt = new_incremental_runtime();
+    static om_object *made[3000];
+    for (int i = 0; i < 3000; i++) {
+        made[i] = mk(rt, &node_type, 1);
+        set_slot(made[i], 0, made[i]);
+    }
+    om_gc_collect(rt, 1); /* young survivors enter the table */
+    for (int i = 1; i < 3000; i += 2)
+        om_decref(made[i]); /* old trash */
+    assert_int_equal(gc_inc_start(rt->gc), 0);
+    gc_inc_slice(rt->gc);
+    gc_inc_slice(rt->gc);
+    assert_non_null(rt->gc->inc);
+    assert_int_equal(om_gc_collect(rt, 2), 1500);
+    assert_null(rt->gc->inc);
+    gc_check_clean(rt->gc);
+    assert_int_equal(gc_inc_start(rt->gc), 0);
+    gc_inc_slice(rt->gc);
+    om_gc_freeze(rt);
+    assert_null(rt->gc->inc);
+    assert_int_equal(rt->gc->old.len, 0);
+    gc_check_clean(rt->gc);
+    om_gc_unfreeze(rt);
+    assert_true(rt->gc->old.len >= 1500);
+    gc_check_clean(rt->gc);
+    om_gc_incremental_stats s;
+    om_gc_get_incremental_stats(rt, &s);
+    assert_int_equal(s.aborted, 2);
+    for (int i = 0; i < 3000; i += 2)
+        om_decref(made[i]);
+    assert_int_equal(om_gc_collect(rt, 2), 1500);
+    om_runtime_free(rt);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(old_cycles_are_found_in_slices),
+        cmocka_unit_test(mutation_between_slices_matches_the_model),
+        cmocka_unit_test(automatic_cycles_keep_garbage_bounded),
+        cmocka_unit_test(explicit_full_collection_and_freeze_abort_a_cycle),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,100 @@
+/* test_heap_release.c: memory goes back to the OS.  Frees a random 99% of
+ * many small blocks, then checks that the heap's committed bytes and the
+ * process's RSS (/proc/self/statm) drop as docs/design.md promises:
+ * committed at most live bytes / density + 4 MiB, where density is the
+ * share of a page's blocks that can keep it resident (see segment.c). */
+#define OM_TRACE_NO_SITES /* the raw heap, without the tracer's call-site wrappers */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "omtest.h"
+#include "objmem.h"
+
+static size_t rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, resident = 0;
+    if (f) {
+        if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+enum { BLOCK = 2048, N = 64 * 1024 }; /* 128 MiB of 2 KiB blocks */
+static void *blocks[N];
+
+static void free_99_percent_then_release(void **state)
+{
+    (void)state;
+    size_t rss0 = rss_bytes();
+    for (size_t i = 0; i < N; i++) {
+        blocks[i] = om_malloc(BLOCK);
+        assert_non_null(blocks[i]);
+        memset(blocks[i], 1, BLOCK);
+    }
+    om_heap_stats full;
+    om_heap_get_stats(&full);
+    assert_true(full.committed >= (size_t)N * BLOCK);
+    size_t rss_full = rss_bytes();
+    assert_true(rss_full - rss0 >= (size_t)N * BLOCK * 9 / 10);
+    omtest_srand(99);
+    size_t live = 0;
+    for (size_t i = 0; i < N; i++) {
+        if (omtest_rand() % 100 == 0) {
+            live++;
+            continue;
+        }
+        om_free(blocks[i]);
+        blocks[i] = NULL;
+    }
+    size_t given = om_release();
+    assert_true(given > 0);
+    om_heap_check();
+    om_heap_stats after;
+    om_heap_get_stats(&after);
+    size_t live_bytes = live * BLOCK;
+    /* 2 live blocks of 2 KiB share a page at most: a live block keeps at
+     * most 2 pages (it may straddle two) */
+    size_t bound = 2 * live * 4096 + ((size_t)4 << 20);
+    fprintf(stderr, "live %zu KiB, committed %zu -> %zu KiB, rss %zu -> %zu KiB, bound %zu KiB\n",
+            live_bytes >> 10, full.committed >> 10, after.committed >> 10, (rss_full - rss0) >> 10,
+            (rss_bytes() - rss0) >> 10, bound >> 10);
+    assert_true(after.committed <= bound);
+    size_t rss = rss_bytes();
+    assert_true(rss <= rss0 + bound);
+    for (size_t i = 0; i < N; i++)
+        om_free(blocks[i]);
+    om_release();
+    om_heap_check();
+}
+
+static void empty_arenas_unmapped(void **state)
+{
+    (void)state;
+    om_heap_stats before, after;
+    om_release();
+    om_heap_get_stats(&before);
+    void *p[2000];
+    for (int i = 0; i < 2000; i++)
+        p[i] = om_malloc(16000); /* 32 MiB */
+    for (int i = 0; i < 2000; i++)
+        om_free(p[i]);
+    om_release();
+    om_heap_get_stats(&after);
+    assert_true(after.arenas <= before.arenas + 1);
+    assert_true(after.committed <= before.committed + ((size_t)1 << 20));
+    assert_true(after.returned > before.returned);
+    om_heap_check();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(free_99_percent_then_release),
+        cmocka_unit_test(empty_arenas_unmapped),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

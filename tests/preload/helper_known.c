@@ -1,0 +1,107 @@
+/*
+ * tests/preload/helper_known.c: a program whose allocations are known, for
+ * the capture tests (test_capture_nosan).  Each function is kept out of line
+ * so that it shows in the stacks.
+ *
+ *   leak_some(n)   n blocks of 1000 bytes, never freed
+ *   temp_loop()    1000 blocks of 64 bytes, each freed at once
+ *   peak_phase()   10 blocks of 1 MiB live together, then freed
+ *   many_small()   20000 blocks of 48 bytes, freed (fills several blocks)
+ *
+ * Arguments pick extra behaviour: "leak=N", "crash" (SIGSEGV at the end),
+ * "kill" (SIGKILL at the end), "fork" (a child also leaks), "big" (100 MiB in
+ * 1000-byte blocks, for sampling), anything else is ignored (the HTML test
+ * passes a string with markup in it).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NOINLINE __attribute__((noinline))
+
+static void *volatile sink;
+
+NOINLINE static void leak_some(int n)
+{
+    for (int i = 0; i < n; i++) {
+        char *p = malloc(1000);
+        memset(p, 1, 1000);
+        sink = p;
+    }
+}
+
+NOINLINE static void temp_loop(void)
+{
+    for (int i = 0; i < 1000; i++) {
+        char *p = malloc(64);
+        memset(p, 2, 64);
+        sink = p;
+        free(p);
+    }
+}
+
+NOINLINE static void peak_phase(void)
+{
+    char *v[10];
+    for (int i = 0; i < 10; i++) {
+        v[i] = malloc(1 << 20);
+        memset(v[i], 3, 1 << 20);
+    }
+    for (int i = 0; i < 10; i++)
+        free(v[i]);
+}
+
+NOINLINE static void many_small(void)
+{
+    static char *v[20000];
+    for (int i = 0; i < 20000; i++)
+        v[i] = malloc(48);
+    for (int i = 0; i < 20000; i++)
+        free(v[i]);
+}
+
+NOINLINE static void big(void)
+{
+    for (int i = 0; i < 100 * 1024; i++) {
+        char *p = malloc(1000);
+        sink = p;
+        free(p);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int leak = 100, crash = 0, kill_self = 0, child = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strncmp(argv[i], "leak=", 5))
+            leak = atoi(argv[i] + 5);
+        else if (!strcmp(argv[i], "crash"))
+            crash = 1;
+        else if (!strcmp(argv[i], "kill"))
+            kill_self = 1;
+        else if (!strcmp(argv[i], "fork"))
+            child = 1;
+        else if (!strcmp(argv[i], "big"))
+            big();
+    }
+    leak_some(leak);
+    temp_loop();
+    peak_phase();
+    many_small();
+    if (child) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            leak_some(7);
+            exit(0);
+        }
+        waitpid(pid, NULL, 0);
+    }
+    if (kill_self)
+        kill(getpid(), SIGKILL);
+    if (crash)
+        raise(SIGSEGV);
+    return 0;
+}
