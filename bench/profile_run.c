@@ -6,9 +6,11 @@
  * bench_binary_trees_sys (benchmarks-game binary trees on malloc/free, built
  * beside this program), whose own "metric time" times only its measured phase.
  *
- *   full DEPTH          plain, under `objmem run` (libunwind stacks), under
- *                       heaptrack: slowdown, heaptrack_slowdown, and the capture
- *                       sizes (capture_ratio = heaptrack's / objmem's)
+ *   full DEPTH          plain (glibc), under `objmem run` (libunwind stacks),
+ *                       under heaptrack: slowdown (against plain),
+ *                       recording_slowdown (against objmem preloaded but not
+ *                       recording: the recorder's own cost), heaptrack_slowdown,
+ *                       the capture sizes (capture_ratio = heaptrack's / objmem's)
  *   fp DEPTH            the same with frame-pointer stacks
  *   sample DEPTH BYTES  `objmem run --sample BYTES`: slowdown
  *   alloc DEPTH         preloaded objmem alone vs mimalloc preloaded: binary
@@ -16,8 +18,8 @@
  *                       workload and of gcc compiling a file (ratio_python,
  *                       ratio_gcc); above 1, objmem is slower
  *
- * Each measurement is the best of three runs (the runner repeats the whole
- * program and takes medians on top).  Programs that are missing (heaptrack,
+ * Each measurement is one run (TRIES); the runner repeats the whole program
+ * and takes medians.  Programs that are missing (heaptrack,
  * mimalloc, python3, gcc) leave their metric out and say so in an info line.
  */
 #include <stdarg.h>
@@ -30,7 +32,7 @@
 #include "alloc_api.h"
 #include "bench.h"
 
-#define TRIES 3
+#define TRIES 1
 
 static char here[1024], scratch[1100];
 
@@ -80,7 +82,10 @@ static double run_timed(const char *fmt, ...)
     return inner >= 0 ? inner : wall;
 }
 
-static double best_of(double a, double b) { return a < 0 ? b : b < 0 ? a : a < b ? a : b; }
+static double best_of(double a, double b)
+{
+    return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
 
 static double file_mib(const char *pattern)
 {
@@ -102,13 +107,17 @@ static void profile(const char *mode, long depth, long sample)
         snprintf(opts, sizeof opts, "--unwind fp");
     else if (!strcmp(mode, "sample"))
         snprintf(opts, sizeof opts, "--sample %ld", sample);
-    double plain = -1, run = -1, ht = -1;
+    double plain = -1, run = -1, ht = -1, alone = -1;
     int heaptrack = have("heaptrack") && strcmp(mode, "sample");
     for (int i = 0; i < TRIES; i++) {
         plain = best_of(plain, run_timed("'%s/bench_binary_trees_sys' %ld", here, depth));
-        run = best_of(run, run_timed("rm -f '%s'/run.cap*; '%s/../objmem' run -q %s -o '%s/run.cap' "
-                                     "-- '%s/bench_binary_trees_sys' %ld",
-                                     scratch, here, opts, scratch, here, depth));
+        alone = best_of(alone, run_timed("LD_PRELOAD='%s/../preload/libobjmem-preload.so' "
+                                         "'%s/bench_binary_trees_sys' %ld",
+                                         here, here, depth));
+        run =
+            best_of(run, run_timed("rm -f '%s'/run.cap*; '%s/../objmem' run -q %s -o '%s/run.cap' "
+                                   "-- '%s/bench_binary_trees_sys' %ld",
+                                   scratch, here, opts, scratch, here, depth));
         if (heaptrack)
             ht = best_of(ht, run_timed("rm -f '%s'/ht.*; heaptrack -o '%s/ht' "
                                        "'%s/bench_binary_trees_sys' %ld 2>/dev/null",
@@ -117,7 +126,10 @@ static void profile(const char *mode, long depth, long sample)
     if (plain <= 0 || run <= 0)
         bench_fail("a run failed");
     bench_metric("slowdown", run / plain, "x");
+    if (alone > 0)
+        bench_metric("recording_slowdown", run / alone, "x");
     bench_metric("plain_time", plain, "s");
+    bench_metric("preloaded_time", alone, "s");
     bench_metric("objmem_run_time", run, "s");
     char pattern[1200];
     snprintf(pattern, sizeof pattern, "'%s'/run.cap", scratch);
@@ -138,36 +150,45 @@ static void allocators(long depth)
 {
     char lib[1200];
     snprintf(lib, sizeof lib, "%s/../preload/libobjmem-preload.so", here);
-    const char *mi = getenv("BENCH_LIB_MIMALLOC") ? getenv("BENCH_LIB_MIMALLOC") : "libmimalloc.so.2";
+    const char *mi =
+        getenv("BENCH_LIB_MIMALLOC") ? getenv("BENCH_LIB_MIMALLOC") : "libmimalloc.so.2";
     if (run_timed("LD_PRELOAD='%s' '%s/bench_binary_trees_sys' 4 2>&1 | grep -q mimalloc", mi,
                   here) < 0) {
         printf("info mimalloc missing\n");
         return;
     }
-    static const char py[] = "python3 -c 'import json; d = [json.dumps({str(i): [i] * (i %% 40)}) "
-                             "for i in range(150000)]; print(sum(map(len, d)))' >/dev/null";
+    int full = depth >= 14; /* quick sizes: smaller python and gcc runs too */
+    char py[512];
+    snprintf(py, sizeof py,
+             "python3 -c 'import json; d = [json.dumps({str(i): [i] * (i %% 40)}) "
+             "for i in range(%d)]; print(sum(map(len, d)))' >/dev/null",
+             full ? 150000 : 3000);
     char src[1200];
     snprintf(src, sizeof src, "%s/tree.c", scratch);
     FILE *f = fopen(src, "w");
     if (!f)
         bench_fail("cannot write %s", src);
-    for (int i = 0; i < 300; i++)
-        fprintf(f, "static int f%d(int x) { int a[%d]; for (int i = 0; i < %d; i++) a[i] = x * i; "
-                   "return a[x %% %d]; }\n", i, i % 50 + 1, i % 50 + 1, i % 50 + 1);
-    fprintf(f, "int main(void) { return f1(0) + f299(3); }\n");
+    for (int i = 0; i < (full ? 300 : 20); i++)
+        fprintf(f,
+                "static int f%d(int x) { int a[%d]; for (int i = 0; i < %d; i++) a[i] = x * i; "
+                "return a[x %% %d]; }\n",
+                i, i % 50 + 1, i % 50 + 1, i % 50 + 1);
+    fprintf(f, "int main(void) { return f1(0) + f19(3); }\n");
     fclose(f);
     double om[3] = {-1, -1, -1}, mim[3] = {-1, -1, -1};
     for (int i = 0; i < TRIES; i++) {
         const char *libs[2] = {lib, mi};
         double *out[2] = {om, mim};
         for (int k = 0; k < 2; k++) {
-            out[k][0] = best_of(out[k][0], run_timed("LD_PRELOAD='%s' '%s/bench_binary_trees_sys' %ld",
-                                                     libs[k], here, depth));
+            out[k][0] =
+                best_of(out[k][0], run_timed("LD_PRELOAD='%s' '%s/bench_binary_trees_sys' %ld",
+                                             libs[k], here, depth));
             if (have("python3"))
                 out[k][1] = best_of(out[k][1], run_timed("LD_PRELOAD='%s' %s", libs[k], py));
             if (have("gcc"))
-                out[k][2] = best_of(out[k][2], run_timed("LD_PRELOAD='%s' gcc -O2 -c -o '%s/tree.o' '%s'",
-                                                         libs[k], scratch, src));
+                out[k][2] =
+                    best_of(out[k][2], run_timed("LD_PRELOAD='%s' gcc -O2 -c -o '%s/tree.o' '%s'",
+                                                 libs[k], scratch, src));
         }
     }
     static const char *names[3] = {"ratio_trees", "ratio_python", "ratio_gcc"};

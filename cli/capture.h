@@ -65,7 +65,7 @@ int cap_read(const char *path, cap_capture *c, char *err, size_t errlen);
 void cap_free(cap_capture *c);
 
 /* ---- replay ----------------------------------------------------------------- */
-#define CAP_HIST_BUCKETS 40 /* sizes by powers of two: [0], [1], [2,3], [4,7], ... */
+#define CAP_HIST_BUCKETS    40 /* sizes by powers of two: [0], [1], [2,3], [4,7], ... */
 #define CAP_TIMELINE_POINTS 600
 
 typedef struct cap_site {
@@ -101,7 +101,14 @@ typedef struct cap_profile {
 int cap_replay(const cap_capture *c, cap_profile *p);
 void cap_profile_free(cap_profile *p);
 /* Sorts an array of site pointers by a field, largest first. */
-enum cap_key { CAP_BY_BYTES, CAP_BY_COUNT, CAP_BY_PEAK, CAP_BY_PEAK_COUNT, CAP_BY_LEAK, CAP_BY_TEMP };
+enum cap_key {
+    CAP_BY_BYTES,
+    CAP_BY_COUNT,
+    CAP_BY_PEAK,
+    CAP_BY_PEAK_COUNT,
+    CAP_BY_LEAK,
+    CAP_BY_TEMP
+};
 void cap_sort_sites(const cap_site **v, size_t n, enum cap_key key);
 double cap_site_value(const cap_site *s, enum cap_key key);
 

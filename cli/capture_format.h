@@ -40,9 +40,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CAP_MAGIC "OBJMEMCP"
+#define CAP_MAGIC     "OBJMEMCP"
 #define CAP_MAGIC_LEN 8
-#define CAP_VERSION 1
+#define CAP_VERSION   1
 #define CAP_BLOCK_TAG 'B'
 /* The same block compressed with zstd (a writer built with libzstd uses it
  * whenever it saves space; a reader loads libzstd to read it). */
@@ -79,8 +79,14 @@ static inline uint8_t *cap_put_varint(uint8_t *p, uint64_t v)
     return p;
 }
 
-static inline uint64_t cap_zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
-static inline int64_t cap_unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+static inline uint64_t cap_zigzag(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+static inline int64_t cap_unzigzag(uint64_t v)
+{
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
 
 /* Reads a varint from [*p, end); returns -1 when it runs past end or is
  * longer than 10 bytes. */

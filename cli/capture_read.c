@@ -263,8 +263,10 @@ static int read_packed(reader *r, const uint8_t *p, const uint8_t *end, size_t a
     zstd_is_error_fn is_error;
     zstd_decompress_fn inflate = load_zstd(&is_error);
     if (!inflate)
-        return fail(r, "%s: the capture is compressed and libzstd.so.1 cannot be loaded (block "
-                       "at byte %zu)", r->c->path, at);
+        return fail(r,
+                    "%s: the capture is compressed and libzstd.so.1 cannot be loaded (block "
+                    "at byte %zu)",
+                    r->c->path, at);
     if (cap_get_varint(&p, end, &n) < 0 || n > CAP_BLOCK_MAX)
         return fail(r, "%s: corrupt capture: bad length in the block at byte %zu", r->c->path, at);
     size_t got = inflate(raw, (size_t)n, p, (size_t)(end - p));
@@ -280,8 +282,10 @@ static int parse(reader *r, const uint8_t *buf, size_t len)
         return fail(r, "%s: not an objmem capture (no %zu-byte magic at the start)", path,
                     CAP_MAGIC_LEN);
     if (buf[CAP_MAGIC_LEN] != CAP_VERSION)
-        return fail(r, "%s: capture format version %zu; this objmem reads version " "1", path,
-                    buf[CAP_MAGIC_LEN]);
+        return fail(r,
+                    "%s: capture format version %zu; this objmem reads version "
+                    "1",
+                    path, buf[CAP_MAGIC_LEN]);
     const uint8_t *p = buf + CAP_MAGIC_LEN + 1, *end = buf + len;
     while (p < end) {
         size_t at = (size_t)(p - buf);
@@ -320,7 +324,7 @@ int cap_read(const char *path, cap_capture *c, char *err, size_t errlen)
     int rc = parse(&r, buf, len);
     free(buf);
     c->file_bytes = len;
-    if (rc == 0)
+    if (rc == 0 && c->n_events > 1)
         qsort(c->events, c->n_events, sizeof *c->events, cmp_event);
     cap_progress_done();
     return rc;

@@ -101,7 +101,7 @@ typedef struct replay {
     const cap_capture *c;
     cap_profile *p;
     table live;
-    uint32_t *site_of; /* stack id -> site index + 1 */
+    uint32_t *site_of;    /* stack id -> site index + 1 */
     uint64_t *last_alloc; /* per thread: address of its last event if an alloc, else 0 */
     double live_bytes;
 } replay;
@@ -157,8 +157,8 @@ static void do_alloc(replay *r, const cap_event *e, int at_peak_pass)
     l = table_find(&r->live, e->addr);
     cap_site *s = site_for(r, e->stack);
     double w = weight_of(r->c, e->size), bytes = (double)e->size * w;
-    *l = (live){.addr = e->addr, .size = e->size, .site = (uint32_t)(s - r->p->sites),
-                .weight = (float)w};
+    *l = (live){
+        .addr = e->addr, .size = e->size, .site = (uint32_t)(s - r->p->sites), .weight = (float)w};
     r->live.used++;
     r->live_bytes += bytes;
     if (at_peak_pass) {
@@ -200,8 +200,7 @@ static void step(replay *r, const cap_event *e, int pass)
     do_free(r, l, pass);
 }
 
-static void add_point(cap_profile *p, const cap_capture *c, size_t *sample, uint64_t t,
-                      double heap)
+static void add_point(cap_profile *p, const cap_capture *c, size_t *sample, uint64_t t, double heap)
 {
     cap_point *pt = &p->timeline[p->n_points++];
     pt->time_us = t;
@@ -223,7 +222,8 @@ static size_t find_peak(replay *r)
     for (size_t i = 0; i < c->n_events; i++) {
         const cap_event *e = &c->events[i];
         while (e->time_us >= next_t && p->n_points < CAP_TIMELINE_POINTS) {
-            add_point(p, c, &sample, next_t, bucket_max > r->live_bytes ? bucket_max : r->live_bytes);
+            add_point(p, c, &sample, next_t,
+                      bucket_max > r->live_bytes ? bucket_max : r->live_bytes);
             bucket_max = 0;
             next_t = span * p->n_points / (CAP_TIMELINE_POINTS - 1);
         }

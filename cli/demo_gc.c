@@ -28,17 +28,17 @@ void demo_gc_report(om_runtime *rt)
     om_gc_get_incremental_stats(rt, &inc);
     printf("collector: collections and pauses per generation\n");
     printf("  gen  collections   collected  uncollectable   auto: p50 ms  p99 ms  max ms"
-           "   explicit: n  max ms\n");
+           "  (cpu max)   explicit: n  max ms\n");
     for (int g = 0; g < OM_GC_GENERATIONS; g++) {
-        printf("  %3d  %11llu  %10llu  %13llu   %12.3f  %6.3f  %6.3f   %10llu  %6.3f\n", g,
+        printf("  %3d  %11llu  %10llu  %13llu   %12.3f  %6.3f  %6.3f  (%7.3f)   %10llu  %6.3f\n", g,
                (unsigned long long)s.gen[g].collections, (unsigned long long)s.gen[g].collected,
                (unsigned long long)s.gen[g].uncollectable, ms(p.automatic[g].p50_ns),
-               ms(p.automatic[g].p99_ns), ms(p.automatic[g].max_ns),
+               ms(p.automatic[g].p99_ns), ms(p.automatic[g].max_ns), ms(p.automatic[g].cpu_max_ns),
                (unsigned long long)p.manual[g].count, ms(p.manual[g].max_ns));
     }
     if (inc.cycles || inc.slices)
-        printf("  incremental old generation: %llu cycles, %llu slices, at most %llu objects "
-               "per slice, peak garbage %llu objects\n",
+        printf("  incremental old generation: %llu cycles, %llu slices, at most %llu units of "
+               "work a slice, most garbage found by one cycle %llu objects\n",
                (unsigned long long)inc.cycles, (unsigned long long)inc.slices,
                (unsigned long long)inc.max_slice_work, (unsigned long long)inc.peak_garbage);
 }

@@ -52,7 +52,10 @@ static int by_key(const void *x, const void *y)
     return c ? c : a->side - b->side;
 }
 
-static double value(const cap_site *s, enum cap_key k) { return s ? cap_site_value(s, k) : 0; }
+static double value(const cap_site *s, enum cap_key k)
+{
+    return s ? cap_site_value(s, k) : 0;
+}
 
 static enum cap_key diff_key;
 
@@ -94,8 +97,9 @@ static void print_totals(const cap_profile *pa, const cap_profile *pb)
 {
     char a[32], b[32], d[32];
 #define ROW(label, field)                                                                          \
-    printf("%-18s %12s -> %12s  (%s)\n", label, cap_human_bytes(pa->field, a, sizeof a),          \
-           cap_human_bytes(pb->field, b, sizeof b), cap_human_bytes(pb->field - pa->field, d, sizeof d))
+    printf("%-18s %12s -> %12s  (%s)\n", label, cap_human_bytes(pa->field, a, sizeof a),           \
+           cap_human_bytes(pb->field, b, sizeof b),                                                \
+           cap_human_bytes(pb->field - pa->field, d, sizeof d))
     ROW("total allocated", total_bytes);
     ROW("peak heap", peak_bytes);
     ROW("leaked at exit", leak_bytes);
@@ -144,8 +148,8 @@ int cli_diff(int argc, char **argv)
 {
     long top = 10;
     int ch;
-    static const struct option longs[] = {{"top", required_argument, 0, 't'},
-                                          {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option longs[] = {
+        {"top", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, "+h", longs, NULL)) != -1) {

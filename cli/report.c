@@ -102,7 +102,7 @@ static void print_table(const report_ctx *r, FILE *out, const char *title, enum 
         double value = cap_site_value(s, key);
         if (value < 0.5)
             break;
-        double other = key == CAP_BY_BYTES ? s->count
+        double other = key == CAP_BY_BYTES   ? s->count
                        : key == CAP_BY_COUNT ? s->bytes
                        : key == CAP_BY_PEAK  ? s->peak_count
                        : key == CAP_BY_LEAK  ? s->leak_count
@@ -140,8 +140,9 @@ int report_text(const report_ctx *r, FILE *out)
     const cap_profile *p = r->p;
     char a[32], b[32];
     fprintf(out, "objmem report: %s\n", c->path);
-    fprintf(out, "program: %s (pid %llu), %.3f s, %s\n", c->cmdline && *c->cmdline ? c->cmdline : "?",
-            (unsigned long long)c->pid, (double)p->duration_us / 1e6,
+    fprintf(out, "program: %s (pid %llu), %.3f s, %s\n",
+            c->cmdline && *c->cmdline ? c->cmdline : "?", (unsigned long long)c->pid,
+            (double)p->duration_us / 1e6,
             c->ended ? "reached exit" : "did not reach exit (crashed, killed or still running)");
     if (c->truncated)
         fprintf(out, "warning: the capture ends inside a record; what came before is reported\n");
@@ -150,8 +151,9 @@ int report_text(const report_ctx *r, FILE *out)
                 (unsigned long long)c->sample_bytes);
     fprintf(out, "total allocated: %s in %.0f allocations (%.0f frees)\n",
             cap_human_bytes(p->total_bytes, a, sizeof a), p->total_count, p->frees);
-    fprintf(out, "peak heap: %s at %.3f s; peak RSS %s\n", cap_human_bytes(p->peak_bytes, a, sizeof a),
-            (double)p->peak_us / 1e6, cap_human_bytes(p->rss_peak, b, sizeof b));
+    fprintf(out, "peak heap: %s at %.3f s; peak RSS %s\n",
+            cap_human_bytes(p->peak_bytes, a, sizeof a), (double)p->peak_us / 1e6,
+            cap_human_bytes(p->rss_peak, b, sizeof b));
     fprintf(out, "leaked at exit: %s in %.0f blocks\n", cap_human_bytes(p->leak_bytes, a, sizeof a),
             p->leak_count);
     fprintf(out, "temporary allocations: %.0f (%.1f%% of all)\n", p->temp_count,
@@ -159,7 +161,8 @@ int report_text(const report_ctx *r, FILE *out)
     print_table(r, out, "top call sites by bytes allocated", CAP_BY_BYTES, 1);
     print_table(r, out, "top call sites by number of allocations", CAP_BY_COUNT, 0);
     print_table(r, out, "top call sites by bytes live at the peak", CAP_BY_PEAK, 1);
-    print_table(r, out, "top call sites by number of blocks live at the peak", CAP_BY_PEAK_COUNT, 0);
+    print_table(r, out, "top call sites by number of blocks live at the peak", CAP_BY_PEAK_COUNT,
+                0);
     print_table(r, out, "leaks: bytes live at exit", CAP_BY_LEAK, 1);
     print_table(r, out, "temporary allocations", CAP_BY_TEMP, 0);
     print_histogram(p, out);
@@ -182,22 +185,34 @@ typedef struct report_args {
 static int parse_args(int argc, char **argv, report_args *a)
 {
     static const struct option longs[] = {
-        {"json", required_argument, 0, 'j'},       {"html", required_argument, 0, 'H'},
-        {"folded", required_argument, 0, 'f'},     {"speedscope", required_argument, 0, 's'},
-        {"top", required_argument, 0, 't'},        {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
+        {"json", required_argument, 0, 'j'},   {"html", required_argument, 0, 'H'},
+        {"folded", required_argument, 0, 'f'}, {"speedscope", required_argument, 0, 's'},
+        {"top", required_argument, 0, 't'},    {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     int ch;
     optind = 1;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, "qh", longs, NULL)) != -1) {
         char *end;
         switch (ch) {
-        case 'j': a->json = optarg; break;
-        case 'H': a->html = optarg; break;
-        case 'f': a->folded = optarg; break;
-        case 's': a->speedscope = optarg; break;
-        case 'q': a->quiet = 1; break;
-        case 'h': usage(stdout); exit(0);
+        case 'j':
+            a->json = optarg;
+            break;
+        case 'H':
+            a->html = optarg;
+            break;
+        case 'f':
+            a->folded = optarg;
+            break;
+        case 's':
+            a->speedscope = optarg;
+            break;
+        case 'q':
+            a->quiet = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
         case 't':
             a->top = strtol(optarg, &end, 10);
             if (*end || a->top < 1 || a->top > 100000) {
@@ -211,7 +226,8 @@ static int parse_args(int argc, char **argv, report_args *a)
         }
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "objmem report: %s\n", optind >= argc ? "which capture?" : "one capture only");
+        fprintf(stderr, "objmem report: %s\n",
+                optind >= argc ? "which capture?" : "one capture only");
         return -1;
     }
     a->capture = argv[optind];
@@ -228,8 +244,10 @@ int report_load(const char *path, cap_capture *c, cap_profile *p, report_ctx *r,
         return -1;
     }
     if (c->truncated)
-        fprintf(stderr, "objmem: warning: %s ends inside a record (the program was killed or "
-                        "crashed?); reporting what was recorded\n", path);
+        fprintf(stderr,
+                "objmem: warning: %s ends inside a record (the program was killed or "
+                "crashed?); reporting what was recorded\n",
+                path);
     cap_replay(c, p);
     memset(r, 0, sizeof *r);
     r->c = c;

@@ -22,22 +22,33 @@
 
 #include "report.h"
 
-#define SVG_WIDTH 1200
+#define SVG_WIDTH       1200
 #define TIMELINE_HEIGHT 220
-#define FLAME_ROW 17
-#define FLAME_MIN_PX 0.3
+#define FLAME_ROW       17
+#define FLAME_MIN_PX    0.3
 #define FLAME_MAX_DEPTH 128
 
 void html_text(FILE *f, const char *s)
 {
     for (; s && *s; s++) {
         switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        default: fputc(*s, f);
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        case '\'':
+            fputs("&#39;", f);
+            break;
+        default:
+            fputc(*s, f);
         }
     }
 }
@@ -67,8 +78,8 @@ static void write_timeline(FILE *f, const cap_point *pts, size_t n)
         have_rss |= pts[i].rss > 0;
     }
     char a[32];
-    fprintf(f, "<h2>Memory over time</h2>\n<svg width='%d' height='%d' class='chart'>\n",
-            SVG_WIDTH, TIMELINE_HEIGHT);
+    fprintf(f, "<h2>Memory over time</h2>\n<svg width='%d' height='%d' class='chart'>\n", SVG_WIDTH,
+            TIMELINE_HEIGHT);
     fprintf(f, "<line x1='50' y1='15' x2='50' y2='%d' stroke='#888'/>", TIMELINE_HEIGHT - 25);
     fprintf(f, "<line x1='50' y1='%d' x2='%d' y2='%d' stroke='#888'/>\n", TIMELINE_HEIGHT - 25,
             SVG_WIDTH - 10, TIMELINE_HEIGHT - 25);
@@ -144,8 +155,9 @@ static void draw(FILE *f, const node *n, double x, double scale, int depth, int 
         int y = height - depth * FLAME_ROW;
         fputs("<g><title>", f);
         html_text(f, n->name);
-        fprintf(f, " (%s)</title><rect x='%.1f' y='%d' width='%.1f' height='%d' "
-                   "fill='hsl(%u,%u%%,%u%%)'/>",
+        fprintf(f,
+                " (%s)</title><rect x='%.1f' y='%d' width='%.1f' height='%d' "
+                "fill='hsl(%u,%u%%,%u%%)'/>",
                 cap_human_bytes(n->value, a, sizeof a), x, y, w, FLAME_ROW - 1, 10 + h % 40,
                 60 + (h >> 8) % 30, 50 + (h >> 16) % 15);
         size_t fits = (size_t)((w - 6) / 7); /* 11px monospace: about 7 px a character */

@@ -10,7 +10,7 @@
 #include "report.h"
 
 #define PAGE_MAX_SITES 500
-#define SITE_COLS 7
+#define SITE_COLS      7
 
 typedef struct strings {
     char **v;
@@ -111,7 +111,7 @@ static void summary_lines(const report_ctx *r, strings *st, const char **lines, 
              (unsigned long long)c->pid, (double)p->duration_us / 1e6,
              c->ended ? "reached exit" : "did not reach exit");
     lines[(*n)++] = keep(st, buf);
-    snprintf(buf, sizeof buf, "total allocated: %s in %.0f allocations", 
+    snprintf(buf, sizeof buf, "total allocated: %s in %.0f allocations",
              cap_human_bytes(p->total_bytes, a, sizeof a), p->total_count);
     lines[(*n)++] = keep(st, buf);
     snprintf(buf, sizeof buf, "peak heap: %s at %.3f s; peak RSS %s",
@@ -130,7 +130,7 @@ static void summary_lines(const report_ctx *r, strings *st, const char **lines, 
 
 int report_html(const report_ctx *r, const char *path)
 {
-    static const char *site_headers[SITE_COLS] = {"call site", "allocated", "allocations",
+    static const char *site_headers[SITE_COLS] = {"call site", "allocated",      "allocations",
                                                   "at peak",   "blocks at peak", "leaked",
                                                   "temporary"};
     static const char *hist_headers[3] = {"size", "allocations", "bytes"};
@@ -154,15 +154,15 @@ int report_html(const report_ctx *r, const char *path)
         {"size histogram", 3, histogram_rows(r->p, &st, hist), hist_headers, hist}};
     char title[300];
     snprintf(title, sizeof title, "objmem report: %s", r->c->path);
-    html_report page = {.title = title,
-                        .summary = lines,
-                        .n_summary = n_lines,
-                        .timeline = r->p->timeline,
-                        .n_points = r->p->n_points,
-                        .flames = {{"heap at the peak", peak, r->n_sites},
-                                   {"leaked at exit", leaks, r->n_sites}},
-                        .tables = tables,
-                        .n_tables = 2};
+    html_report page = {
+        .title = title,
+        .summary = lines,
+        .n_summary = n_lines,
+        .timeline = r->p->timeline,
+        .n_points = r->p->n_points,
+        .flames = {{"heap at the peak", peak, r->n_sites}, {"leaked at exit", leaks, r->n_sites}},
+        .tables = tables,
+        .n_tables = 2};
     rc = html_report_write(path, &page);
 out:
     for (size_t i = 0; i < st.n; i++)

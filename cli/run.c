@@ -86,25 +86,44 @@ static int normalise(const char **v, const char *name, long lo, long hi, char te
 
 static int parse_args(int argc, char **argv, run_args *a)
 {
-    static const struct option longs[] = {
-        {"output", required_argument, 0, 'o'},   {"sample", required_argument, 0, 's'},
-        {"unwind", required_argument, 0, 'u'},   {"depth", required_argument, 0, 'd'},
-        {"interval", required_argument, 0, 'i'}, {"no-report", no_argument, 0, 'n'},
-        {"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option longs[] = {{"output", required_argument, 0, 'o'},
+                                          {"sample", required_argument, 0, 's'},
+                                          {"unwind", required_argument, 0, 'u'},
+                                          {"depth", required_argument, 0, 'd'},
+                                          {"interval", required_argument, 0, 'i'},
+                                          {"no-report", no_argument, 0, 'n'},
+                                          {"quiet", no_argument, 0, 'q'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
     int ch;
     optind = 1;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, "+o:qh", longs, NULL)) != -1) {
         switch (ch) {
-        case 'o': a->output = optarg; break;
-        case 's': a->sample = optarg; break;
-        case 'u': a->unwind = optarg; break;
-        case 'd': a->depth = optarg; break;
-        case 'i': a->interval = optarg; break;
-        case 'n': a->report = 0; break;
-        case 'q': a->quiet = 1, a->report = 0; break;
-        case 'h': usage(stdout); exit(0);
+        case 'o':
+            a->output = optarg;
+            break;
+        case 's':
+            a->sample = optarg;
+            break;
+        case 'u':
+            a->unwind = optarg;
+            break;
+        case 'd':
+            a->depth = optarg;
+            break;
+        case 'i':
+            a->interval = optarg;
+            break;
+        case 'n':
+            a->report = 0;
+            break;
+        case 'q':
+            a->quiet = 1, a->report = 0;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
         default:
             fprintf(stderr, "objmem run: unknown or incomplete option '%s'\n", argv[optind - 1]);
             return -1;
@@ -143,8 +162,9 @@ static int find_preload(char *out, size_t len)
     char *slash = strrchr(self, '/');
     if (slash)
         *slash = '\0';
-    static const char *places[] = {"preload", "../lib", "../lib64", "../lib/x86_64-linux-gnu",
-                                   "../lib/aarch64-linux-gnu", "."};
+    static const char *places[] = {
+        "preload", "../lib", "../lib64", "../lib/x86_64-linux-gnu", "../lib/aarch64-linux-gnu",
+        "."};
     for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
         int k = snprintf(out, len, "%s/%s/%s", self, places[i], PRELOAD_NAME);
         if (k > 0 && (size_t)k < len && access(out, R_OK) == 0)
@@ -265,12 +285,15 @@ int cli_run(int argc, char **argv)
         return -status;
     int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (WIFSIGNALED(status))
-        fprintf(stderr, "objmem run: %s was killed by signal %d (%s); the capture holds what was "
-                        "recorded until then\n", a.argv[0], WTERMSIG(status),
-                strsignal(WTERMSIG(status)));
+        fprintf(stderr,
+                "objmem run: %s was killed by signal %d (%s); the capture holds what was "
+                "recorded until then\n",
+                a.argv[0], WTERMSIG(status), strsignal(WTERMSIG(status)));
     if (access(capture, R_OK) != 0) {
-        fprintf(stderr, "objmem run: no capture was written to %s (a static program, or one "
-                        "that ignores LD_PRELOAD?)\n", capture);
+        fprintf(stderr,
+                "objmem run: no capture was written to %s (a static program, or one "
+                "that ignores LD_PRELOAD?)\n",
+                capture);
         return rc ? rc : 1;
     }
     if (!a.quiet) {

@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "objmem/heap.h"
@@ -65,31 +66,65 @@ static size_t foreign_usable_size(void *p)
     return chunk > overhead ? chunk - overhead : 0;
 }
 
-static inline bool owned(const void *p) { return hp_block_of(p) != NULL; }
-
-static inline void *record(void *p, size_t size)
+static inline bool owned(const void *p)
 {
-    if (OM_UNLIKELY(__atomic_load_n(&pl_active, __ATOMIC_RELAXED)) && p)
-        pl_on_alloc(p, size);
+    return hp_block_of(p) != NULL;
+}
+
+/* A pointer objmem does not own goes to glibc, which reads the word before
+ * it.  When that word is not even mapped (a block objmem gave back to the OS
+ * and that the program frees again), say so and stop, rather than let glibc
+ * fault.  msync on an unmapped page fails with ENOMEM; one system call, on a
+ * path that well-behaved programs almost never take. */
+static void *check_foreign(void *p, const char *what)
+{
+    uintptr_t page = ((uintptr_t)p - 2 * sizeof(size_t)) & ~(uintptr_t)4095;
+    int saved = errno;
+    if (msync((void *)page, 1, MS_ASYNC) != 0 && errno == ENOMEM)
+        om_fatal("%s(%p): not a block of objmem or glibc (freed twice?)", what, p);
+    errno = saved;
     return p;
 }
 
-PL_EXPORT void *malloc(size_t size) { return record(om_malloc(size), size); }
+static inline void *record(void *p, size_t size)
+{
+    if (OM_UNLIKELY(__atomic_load_n(&pl_active, __ATOMIC_RELAXED)) && p) {
+        if (pl_sampling && (pl_sample_left -= (int64_t)size) > 0)
+            return p; /* not sampled: the fast lane */
+        pl_on_alloc(p, size);
+    }
+    return p;
+}
+
+/* Before an owned block is freed or moved. */
+static inline void forget(void *p)
+{
+    if (OM_UNLIKELY(__atomic_load_n(&pl_active, __ATOMIC_RELAXED)) &&
+        (!pl_sampling || pl_maybe_sampled(p)))
+        pl_on_free(p);
+}
+
+PL_EXPORT void *malloc(size_t size)
+{
+    return record(om_malloc(size), size);
+}
 
 PL_EXPORT void free(void *p)
 {
     if (!p)
         return;
     if (OM_UNLIKELY(!owned(p))) {
-        __libc_free(p);
+        __libc_free(check_foreign(p, "free"));
         return;
     }
-    if (OM_UNLIKELY(__atomic_load_n(&pl_active, __ATOMIC_RELAXED)))
-        pl_on_free(p);
+    forget(p);
     om_free(p);
 }
 
-PL_EXPORT void cfree(void *p) { free(p); }
+PL_EXPORT void cfree(void *p)
+{
+    free(p);
+}
 
 PL_EXPORT void *calloc(size_t count, size_t size)
 {
@@ -101,15 +136,15 @@ PL_EXPORT void *realloc(void *p, size_t size)
     if (!p)
         return record(om_malloc(size), size);
     if (OM_UNLIKELY(!owned(p)))
-        return __libc_realloc(p, size);
+        return __libc_realloc(check_foreign(p, "realloc"), size);
     if (OM_LIKELY(!__atomic_load_n(&pl_active, __ATOMIC_RELAXED)))
         return om_realloc(p, size);
-    pl_on_free(p);
+    forget(p);
     void *q = om_realloc(p, size);
     if (q)
-        pl_on_alloc(q, size);
+        record(q, size);
     else if (size != 0)
-        pl_on_alloc(p, om_usable_size(p)); /* failed: p is still live */
+        record(p, om_usable_size(p)); /* failed: p is still live */
     return q;
 }
 
@@ -125,7 +160,10 @@ PL_EXPORT void *reallocarray(void *p, size_t count, size_t size)
 
 #define RECORD_ALIGNED(alignment, size) record(om_aligned_alloc((alignment), (size)), (size))
 
-static bool power_of_two(size_t x) { return x && !(x & (x - 1)); }
+static bool power_of_two(size_t x)
+{
+    return x && !(x & (x - 1));
+}
 
 PL_EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
 {
@@ -169,7 +207,10 @@ static size_t page_size(void)
     return cached;
 }
 
-PL_EXPORT void *valloc(size_t size) { return RECORD_ALIGNED(page_size(), size); }
+PL_EXPORT void *valloc(size_t size)
+{
+    return RECORD_ALIGNED(page_size(), size);
+}
 
 PL_EXPORT void *pvalloc(size_t size)
 {
@@ -187,6 +228,6 @@ PL_EXPORT size_t malloc_usable_size(void *p)
     if (!p)
         return 0;
     if (OM_UNLIKELY(!owned(p)))
-        return foreign_usable_size(p);
+        return foreign_usable_size(check_foreign(p, "malloc_usable_size"));
     return om_usable_size(p);
 }

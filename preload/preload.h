@@ -31,6 +31,30 @@ OM_INTERNAL extern int pl_active;
 /* glibc's malloc_usable_size for foreign blocks (set once dlsym is safe). */
 OM_INTERNAL extern size_t (*pl_next_usable_size)(void *p);
 
+/* Sampling's fast lane, read inline by alloc.c so that the allocations and
+ * frees that are not sampled cost a decrement and a load.  pl_sampling: the
+ * capture samples.  pl_sample_left: bytes until the calling thread's next
+ * sampled allocation (pl_on_alloc is called when it drops to 0 or below).
+ * pl_sample_filter: a counter per hash of sampled live blocks; 0 means the
+ * block being freed was surely not sampled. */
+OM_INTERNAL extern int pl_sampling;
+extern OM_THREAD_LOCAL int64_t pl_sample_left;
+OM_INTERNAL extern uint8_t *pl_sample_filter;
+#define PL_FILTER_SHIFT 44 /* 2^20 counters: the top 20 bits of pl_mix */
+
+static inline uint64_t pl_mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    return x ^ (x >> 33);
+}
+
+static inline bool pl_maybe_sampled(const void *p)
+{
+    return __atomic_load_n(&pl_sample_filter[pl_mix((uintptr_t)p) >> PL_FILTER_SHIFT],
+                           __ATOMIC_RELAXED) != 0;
+}
+
 /* A thread's recorder state.  Lives in memory from mmap, never the heap. */
 typedef struct pl_thread pl_thread;
 

@@ -107,9 +107,7 @@ static const char *parse_hex(const char *s, uint64_t *out)
 {
     uint64_t v = 0;
     for (;; s++) {
-        int d = *s >= '0' && *s <= '9'   ? *s - '0'
-                : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
-                                         : -1;
+        int d = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10 : -1;
         if (d < 0)
             break;
         v = v * 16 + (uint64_t)d;
@@ -229,7 +227,10 @@ __attribute__((constructor(101))) static void start(void)
         om_fdprintf(2, "objmem: preload: recording is off for this process\n");
 }
 
-__attribute__((destructor(101))) static void finish(void) { pl_record_finish(1); }
+__attribute__((destructor(101))) static void finish(void)
+{
+    pl_record_finish(1);
+}
 
 /* The process image ends or is replaced: write what the calling thread holds.
  * Not in a vfork child (another pid in the parent's memory). */
@@ -259,7 +260,10 @@ PL_EXPORT void _exit(int status)
         syscall(SYS_exit_group, status);
 }
 
-PL_EXPORT void _Exit(int status) { _exit(status); }
+PL_EXPORT void _Exit(int status)
+{
+    _exit(status);
+}
 
 PL_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {

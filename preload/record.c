@@ -23,7 +23,9 @@
  * and the reader weighs it by the inverse of that to keep totals unbiased
  * (the Poisson sampling of tcmalloc's heap profiler).  Frees are recorded
  * only for the sampled blocks, found in a small set guarded by a filter of
- * counters that a free reads without a lock.
+ * counters that a free reads without a lock.  The countdown and the filter
+ * are read inline by alloc.c (preload.h), so an allocation or free that is
+ * not sampled costs a decrement or a load and never calls in here.
  *
  * Re-entry: anything the recorder calls that allocates (pthread functions,
  * libunwind's first use) comes back into malloc; a per-thread `busy` flag
@@ -65,7 +67,7 @@
 #define PL_CACHE_SLOTS 512u
 /* Sampled blocks live at once: at most half of the set's slots. */
 #define PL_SAMPLED_SLOTS (1u << 16)
-#define PL_FILTER_SLOTS (1u << 20)
+#define PL_FILTER_SLOTS  (1u << 20)
 
 struct pl_thread {
 #ifdef OM_PRELOAD_ZSTD
@@ -78,7 +80,6 @@ struct pl_thread {
     uint64_t last_us;    /* time of the previous event in the block */
     uint64_t last_addr;  /* previous address in the block, in 16-byte units */
     size_t len;          /* payload bytes in the open block; 0 = no block open */
-    double sample_left;  /* bytes until the next sampled allocation */
     uint64_t rng;
     uintptr_t stack_lo, stack_hi; /* this thread's stack, for frame-pointer walks */
     struct {
@@ -102,7 +103,10 @@ static pthread_key_t thread_key;
 static OM_THREAD_LOCAL pl_thread *self;
 static OM_THREAD_LOCAL int busy;
 
-uint64_t pl_now_us(void) { return (om_now_ns() - start_ns) / 1000u; }
+uint64_t pl_now_us(void)
+{
+    return (om_now_ns() - start_ns) / 1000u;
+}
 
 /* ---- blocks ----------------------------------------------------------------- */
 #ifdef OM_PRELOAD_ZSTD
@@ -169,7 +173,10 @@ static uint8_t *reserve(pl_thread *t, size_t need, uint64_t now)
     return t->buf + PL_HEAD + t->len;
 }
 
-static void commit(pl_thread *t, uint8_t *end) { t->len = (size_t)(end - (t->buf + PL_HEAD)); }
+static void commit(pl_thread *t, uint8_t *end)
+{
+    t->len = (size_t)(end - (t->buf + PL_HEAD));
+}
 
 static uint8_t *put_dt(pl_thread *t, uint8_t *p, uint64_t now)
 {
@@ -237,29 +244,25 @@ static void maybe_record_memory(pl_thread *t, uint64_t now)
 }
 
 /* ---- the sampled set: which live blocks were sampled ------------------------ */
-static uint8_t *filter;       /* PL_FILTER_SLOTS counters, read without the lock */
-static uintptr_t *sampled;    /* PL_SAMPLED_SLOTS addresses, open addressing */
+uint8_t *pl_sample_filter; /* PL_FILTER_SLOTS counters, read without the lock */
+int pl_sampling;
+OM_THREAD_LOCAL int64_t pl_sample_left;
+static OM_THREAD_LOCAL int sample_armed; /* pl_sample_left holds a drawn gap */
+static uintptr_t *sampled;               /* PL_SAMPLED_SLOTS addresses, open addressing */
 static size_t sampled_count;
 static pthread_mutex_t sampled_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    return x ^ (x >> 33);
-}
 
 static void sampled_insert(const void *p)
 {
     uintptr_t a = (uintptr_t)p;
     pthread_mutex_lock(&sampled_lock);
     if (sampled_count < PL_SAMPLED_SLOTS / 2) {
-        size_t i = mix(a) & (PL_SAMPLED_SLOTS - 1);
+        size_t i = pl_mix(a) & (PL_SAMPLED_SLOTS - 1);
         while (sampled[i])
             i = (i + 1) & (PL_SAMPLED_SLOTS - 1);
         sampled[i] = a;
         sampled_count++;
-        uint8_t *c = &filter[mix(a) >> 44];
+        uint8_t *c = &pl_sample_filter[pl_mix(a) >> PL_FILTER_SHIFT];
         if (__atomic_load_n(c, __ATOMIC_RELAXED) < 255)
             __atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
     }
@@ -270,21 +273,22 @@ static void sampled_insert(const void *p)
 static bool sampled_remove(const void *p)
 {
     uintptr_t a = (uintptr_t)p;
-    if (OM_LIKELY(__atomic_load_n(&filter[mix(a) >> 44], __ATOMIC_RELAXED) == 0))
+    if (OM_LIKELY(__atomic_load_n(&pl_sample_filter[pl_mix(a) >> PL_FILTER_SHIFT],
+                                  __ATOMIC_RELAXED) == 0))
         return false;
     bool found = false;
     pthread_mutex_lock(&sampled_lock);
-    size_t mask = PL_SAMPLED_SLOTS - 1, i = mix(a) & mask;
+    size_t mask = PL_SAMPLED_SLOTS - 1, i = pl_mix(a) & mask;
     while (sampled[i] && sampled[i] != a)
         i = (i + 1) & mask;
     if (sampled[i] == a) {
         found = true;
         sampled_count--;
-        uint8_t *c = &filter[mix(a) >> 44];
+        uint8_t *c = &pl_sample_filter[pl_mix(a) >> PL_FILTER_SHIFT];
         if (__atomic_load_n(c, __ATOMIC_RELAXED) < 255)
             __atomic_sub_fetch(c, 1, __ATOMIC_RELAXED);
         for (size_t j = (i + 1) & mask; sampled[j]; j = (j + 1) & mask) {
-            size_t home = mix(sampled[j]) & mask;
+            size_t home = pl_mix(sampled[j]) & mask;
             /* move j back into the hole at i unless its home lies in (i, j] */
             if (((j - home) & mask) >= ((j - i) & mask)) {
                 sampled[i] = sampled[j];
@@ -323,8 +327,6 @@ static void reset_thread(pl_thread *t, int fresh)
     if (!fresh)
         memset(t->cache, 0, sizeof t->cache);
     t->rng = om_random_seed();
-    if (opt_sample > 0)
-        t->sample_left = next_sample_gap(t);
     record_thread(t);
 }
 
@@ -344,8 +346,8 @@ static void find_stack(pl_thread *t)
 
 static pl_thread *new_thread(void)
 {
-    void *m = mmap(NULL, sizeof(pl_thread), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                   -1, 0);
+    void *m =
+        mmap(NULL, sizeof(pl_thread), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED)
         return NULL;
     pl_thread *t = m;
@@ -444,11 +446,14 @@ void pl_on_alloc(void *p, size_t size)
     if (!t)
         goto out;
     if (opt_sample > 0) {
-        t->sample_left -= (double)size;
-        if (t->sample_left > 0)
+        if (!sample_armed) { /* the thread's first gap, drawn like every other */
+            sample_armed = 1;
+            pl_sample_left = (int64_t)next_sample_gap(t) - (int64_t)size;
+        }
+        if (pl_sample_left > 0)
             goto out;
-        while (t->sample_left <= 0)
-            t->sample_left += next_sample_gap(t);
+        while (pl_sample_left <= 0)
+            pl_sample_left += (int64_t)next_sample_gap(t) + 1;
         sampled_insert(p);
     }
     uint64_t now = pl_now_us();
@@ -598,7 +603,7 @@ static void after_fork_child(void)
     cap_fd = -1;
     pl_stacks_reset();
     memset(sampled, 0, PL_SAMPLED_SLOTS * sizeof *sampled);
-    memset(filter, 0, PL_FILTER_SLOTS);
+    memset(pl_sample_filter, 0, PL_FILTER_SLOTS);
     sampled_count = 0;
     next_thread_index = 0;
     next_memory_us = 0;
@@ -608,7 +613,10 @@ static void after_fork_child(void)
 }
 
 /* ---- start and finish -------------------------------------------------------------- */
-static long clamp(long v, long lo, long hi) { return v < lo ? lo : v > hi ? hi : v; }
+static long clamp(long v, long lo, long hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
 
 int pl_record_start(const char *path)
 {
@@ -619,6 +627,7 @@ int pl_record_start(const char *path)
     }
     memcpy(base_path, path, n + 1);
     opt_sample = om_opt(OM_OPT_PRELOAD_SAMPLE) > 0 ? om_opt(OM_OPT_PRELOAD_SAMPLE) : 0;
+    pl_sampling = opt_sample > 0;
     opt_unwinder = om_opt(OM_OPT_PRELOAD_UNWIND) == 1 ? CAP_UNWIND_FRAMEPOINTER : 0;
     opt_depth = clamp(om_opt(OM_OPT_PRELOAD_DEPTH), 1, CAP_MAX_FRAMES);
     opt_interval_us = clamp(om_opt(OM_OPT_PRELOAD_INTERVAL), 1, 3600000) * 1000;
@@ -627,7 +636,7 @@ int pl_record_start(const char *path)
     if (m == MAP_FAILED)
         return -1;
     sampled = m;
-    filter = (uint8_t *)m + PL_SAMPLED_SLOTS * sizeof *sampled;
+    pl_sample_filter = (uint8_t *)m + PL_SAMPLED_SLOTS * sizeof *sampled;
     pl_stacks_init();
     busy = 1;
     int rc = pthread_key_create(&thread_key, end_thread);

@@ -207,5 +207,11 @@ void pl_stacks_reset(void)
     chunk_used = CHUNK_BYTES; /* the old chunks stay mapped: a forked child's leak */
 }
 
-void pl_stacks_lock(void) { pthread_mutex_lock(&lock); }
-void pl_stacks_unlock(void) { pthread_mutex_unlock(&lock); }
+void pl_stacks_lock(void)
+{
+    pthread_mutex_lock(&lock);
+}
+void pl_stacks_unlock(void)
+{
+    pthread_mutex_unlock(&lock);
+}

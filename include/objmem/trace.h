@@ -8,7 +8,8 @@
  * in YOUR source: the macros at the end of this header wrap the allocating
  * functions so that the C file, line and function of the call are known
  * exactly.  Frames beyond the first (nframe > 1) are native return addresses,
- * resolved to function and object file when a snapshot is taken.
+ * resolved to function, source file and line (libdw when present, else
+ * function and object file) when a snapshot is taken.
  *
  * Domains (like tracemalloc's): 0 is the raw heap (om_malloc ...); each
  * runtime's private heap gets a domain of its own, numbered from 1 in the

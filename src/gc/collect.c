@@ -136,7 +136,7 @@ static int gather(collection *c, hp_heap *heap)
 }
 
 /* ---- subtract_refs --------------------------------------------------------------- */
-static int subtract_one(om_object *child, void *arg)
+int gc_subtract_visit(om_object *child, void *arg)
 {
     (void)arg;
     if (!child || !(child->ob_gc & GC_COLLECTING))
@@ -159,7 +159,7 @@ static void subtract_refs(collection *c)
     for (size_t i = 0; i < c->cands.len; i++) {
         om_object *o = c->cands.items[i];
         if (o->ob_type->traverse)
-            o->ob_type->traverse(o, subtract_one, NULL);
+            o->ob_type->traverse(o, gc_subtract_visit, NULL);
     }
 }
 

@@ -136,8 +136,9 @@ OM_INTERNAL void gc_pause_summarize(const gc_pause_hist *h, om_gc_pause_stats *o
  * Invariant: an object has GC_WATCHED exactly when it is objs[i] of the
  * table of its generation (mid: 1, old: 2) with i in its scratch; all such
  * objects are tracked.  The old table is kept only in incremental mode. */
-#define GC_TABLE_MAX ((size_t)GC_REFS_MAX) /* indices must fit the 24-bit scratch */
-#define GC_OLD_MARK  0x80000000u           /* in refs[]: reached in the mark phase */
+#define GC_TABLE_MAX         ((size_t)GC_REFS_MAX) /* indices must fit the 24-bit scratch */
+#define GC_OLD_MARK          0x80000000u           /* in refs[]: reached in the mark phase */
+#define GC_TABLE_COMPACT_MIN 1024                  /* smaller tables are never compacted on add */
 typedef struct gc_table {
     int on;           /* old table: incremental mode (the mid table is always kept) */
     om_object **objs; /* NULL: tombstone */
@@ -216,6 +217,9 @@ typedef struct gc_result {
  * memory for the work lists: then nothing changed).  No callbacks, stats or
  * pauses: see gc_run. */
 OM_INTERNAL int gc_collect_atomic(gc_state *st, int gen, gc_result *res);
+/* The visitor of subtract_refs: a candidate child's gc_refs drops by one (a
+ * count already 0 is a reference counting bug: fatal). */
+OM_INTERNAL int gc_subtract_visit(om_object *child, void *arg);
 
 /* Decides over a set of candidates already marked (GC_COLLECTING, gc_refs =
  * refcnt) and listed in cands, with stack reserved for cands->len entries:

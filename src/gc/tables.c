@@ -41,15 +41,29 @@ gc_table *gc_table_of(gc_state *st, const om_object *o)
     return gc_gen(o) == 1 ? &st->mid : &st->old;
 }
 
+/* Adds o to t, first compacting t when more than half of it is tombstones
+ * (amortized O(1) per freed entry, so a table never grows without bound
+ * between the collections that empty it).  The old table is not compacted
+ * here while an incremental cycle holds indices into it. */
+static void add(gc_state *st, gc_table *t, om_object *o)
+{
+    if (t->tombstones > t->len / 2 && t->len >= GC_TABLE_COMPACT_MIN &&
+        (t == &st->mid || !st->inc)) {
+        size_t cursor = 0, write = 0;
+        gc_table_compact(t, &cursor, &write, SIZE_MAX);
+    }
+    gc_table_add(t, o);
+}
+
 void gc_promote(gc_state *st, om_object *o, unsigned gen)
 {
     gc_settle(o, gen);
     if (!gc_is_tracked(o))
         return;
     if (gen == 1)
-        gc_table_add(&st->mid, o);
+        add(st, &st->mid, o);
     else if (gen == GC_GEN_OLD && st->old.on)
-        gc_table_add(&st->old, o);
+        add(st, &st->old, o);
 }
 
 static int grow(gc_table *t)

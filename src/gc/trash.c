@@ -248,22 +248,6 @@ static bool finalize(gc_vec *u)
     return ran;
 }
 
-static int subtract_member(om_object *child, void *arg)
-{
-    (void)arg;
-    if (!child || !(child->ob_gc & GC_COLLECTING))
-        return 0;
-    uint32_t refs = gc_scratch(child);
-    if (refs == GC_REFS_MAX)
-        return 0;
-    if (OM_UNLIKELY(refs == 0))
-        om_fatal("gc: object %p of type %s is referred to more often than its reference "
-                 "count %u says, after finalizers ran",
-                 (void *)child, child->ob_type->name, child->ob_refcnt);
-    gc_set_scratch(child, refs - 1);
-    return 0;
-}
-
 /* After: U holds only members that nothing outside U refers to; the rest
  * (resurrected, and all they reach) are alive, clean, in promote_to. */
 static void resurrect(gc_state *st, gc_vec *u, gc_vec *stack, unsigned promote_to)
@@ -277,7 +261,7 @@ static void resurrect(gc_state *st, gc_vec *u, gc_vec *stack, unsigned promote_t
     for (size_t i = 0; i < u->len; i++) {
         om_object *o = u->items[i];
         if (o->ob_type->traverse)
-            o->ob_type->traverse(o, subtract_member, NULL);
+            o->ob_type->traverse(o, gc_subtract_visit, NULL);
     }
     for (size_t i = 0; i < u->len; i++) {
         om_object *o = u->items[i];

@@ -370,6 +370,14 @@ void hp_heap_free(hp_heap *h, void *p)
 
 hp_heap *hp_heap_of(const void *p)
 {
+    uintptr_t a = (uintptr_t)p;
+    if (OM_LIKELY(!(a >> HP_ADDRESS_BITS) &&
+                  HP_LOAD(&hp_registry[a >> HP_SEGMENT_SHIFT]) == HP_REG_ARENA)) {
+        hp_segment *s = (hp_segment *)(a & ~(uintptr_t)(HP_SEGMENT_SIZE - 1));
+        hp_heap *h = HP_LOAD(&s->pools[(a >> HP_SLOT_SHIFT) & (HP_SLOTS - 1)].heap);
+        if (OM_LIKELY(h)) /* the first slot of an owned pool */
+            return h->is_private ? h : NULL;
+    }
     hp_pool *pool = hp_pool_of(p);
     if (!pool)
         return NULL;
@@ -403,8 +411,9 @@ void *hp_block_of(const void *p)
             return NULL;
         pool = &s->pools[0];
     }
+    /* carved is the owner's; a block past it has a clear bit anyway */
     long idx = hp_block_index(pool, p);
-    if (idx < 0 || (size_t)idx >= pool->carved || !hp_live_test(pool, (size_t)idx))
+    if (idx < 0 || !hp_live_test(pool, (size_t)idx))
         return NULL;
     return (void *)(pool->start + (size_t)idx * pool->block_size);
 }

@@ -106,36 +106,43 @@ enum {
     HP_POOL_IDLE = 0x10  /* not allocated from since the last purge tick */
 };
 
-/* The first 64 bytes are what the fast paths read: one cache line. */
+/* Three cache lines, by who writes them, so that frees from other threads
+ * (which read the first) do not fight the owner's allocations (which write
+ * the second):
+ *   line 0  fixed while the pool lives: read by every thread
+ *   line 1  the owner's: free list, counts, flags, list links
+ *   line 2  thread_free: pushed onto by other threads
+ * then the live bitmap. */
 struct __attribute__((aligned(64))) hp_pool {
-    hp_block *free;  /* local free list (owner only) */
     hp_heap *heap;   /* owner (atomic); NULL while abandoned, and in alias or free slots */
     uintptr_t start; /* block 0 */
-    uint32_t used;   /* live blocks (thread_free ones included) */
-    uint8_t cls, kind;
-    uint8_t special; /* kind | large: non-zero sends frees to the slow path (fixed) */
-    uint8_t shift;   /* live bit of the block at offset off: off >> shift */
-    uint8_t flags, slot;
-    uint8_t alias; /* slot i of a pool starting at slot f: i - f (0 in the first) */
-    uint8_t pad0;
+    uint64_t recip;  /* ceil(2^40 / block_size): index = off * recip >> 40 */
+    size_t block_size;
+    uint32_t capacity;   /* blocks that fit */
     uint16_t span;       /* slots; 0 in alias and free slots */
     uint16_t live_words; /* words of live[] in use */
-    uint32_t capacity;   /* blocks that fit */
-    uint32_t carved;     /* blocks 0..carved-1 have been handed to the free list */
-    uint64_t recip;      /* ceil(2^40 / block_size): index = off * recip >> 40 */
-    size_t block_size;
-    /* colder */
-    uintptr_t thread_free;            /* atomic stack of blocks freed by other threads */
+    uint8_t cls, kind;
+    uint8_t special; /* kind | large: non-zero sends frees to the slow path */
+    uint8_t shift;   /* live bit of the block at offset off: off >> shift */
+    uint8_t alias;   /* slot i of a pool starting at slot f: i - f (0 in the first) */
+    uint8_t slot;
+    uint64_t key; /* secure mode: free-link key */
+    hp_segment *segment;
+
+    hp_block *free __attribute__((aligned(64))); /* local free list */
+    uint32_t used;                               /* live blocks (thread_free ones included) */
+    uint32_t carved; /* blocks 0..carved-1 have been handed to the free list */
+    uint8_t flags;
     uint32_t hole_pages;              /* pages given back by hp_pool_purge_pages */
     uint64_t gone[4];                 /* those pages, one bit each (256 at most) */
-    uint64_t key;                     /* secure mode: free-link key */
     hp_pool *next, *prev;             /* heap list (avail / full / large / abandoned) */
     hp_pool *dirty_next, *dirty_prev; /* private heaps: dirty list */
-    hp_segment *segment;
+
+    uintptr_t thread_free __attribute__((aligned(64))); /* atomic stack, other threads' frees */
     /* One bit per granule of 2^shift bytes (shift = the largest power of two
      * dividing block_size, so each block start has a bit of its own and no
      * multiply is needed to find it); only block-start bits are ever set. */
-    uint64_t live[HP_LIVE_WORDS];
+    uint64_t live[HP_LIVE_WORDS] __attribute__((aligned(64)));
 };
 
 struct hp_segment {

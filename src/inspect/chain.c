@@ -26,7 +26,7 @@ typedef struct search {
     bool *is_root;
 } search;
 
-static bool mark_roots(search *s, om_object *const *roots, size_t nroots)
+static void mark_roots(search *s, om_object *const *roots, size_t nroots)
 {
     const in_graph *g = s->g;
     for (size_t i = 0; i < g->n; i++)
@@ -36,7 +36,6 @@ static bool mark_roots(search *s, om_object *const *roots, size_t nroots)
         if (r != IN_NONE)
             s->is_root[r] = true;
     }
-    return true;
 }
 
 /* bfs: the index of the first root reached from t, or IN_NONE. */

@@ -62,7 +62,7 @@ static counter *copy_counters(tr_state *g, size_t *n, size_t *bytes)
 static int open_slot(om_trace_region *r)
 {
     tr_state *g = &tr_global;
-    pthread_mutex_lock(&g->lock);
+    tr_lock(g);
     int slot = -1;
     for (int i = 0; i < TR_MAX_REGIONS && slot < 0; i++)
         if (!(g->region_mask & (1u << i)))
@@ -79,7 +79,7 @@ static int open_slot(om_trace_region *r)
         r->current = g->current;
         r->base = copy_counters(g, &r->nbase, &r->base_bytes);
     }
-    pthread_mutex_unlock(&g->lock);
+    tr_unlock(g);
     return slot;
 }
 
@@ -93,9 +93,9 @@ om_trace_region *om_trace_region_begin(const char *name)
     snprintf(r->name, sizeof r->name, "%s", name ? name : "region");
     r->slot = -1;
     if (!om_trace_is_tracing() && om_trace_start(1) == 0) {
-        pthread_mutex_lock(&tr_global.lock);
+        tr_lock(&tr_global);
         tracer_owned = true;
-        pthread_mutex_unlock(&tr_global.lock);
+        tr_unlock(&tr_global);
     }
     if (!om_trace_is_tracing() || open_slot(r) < 0) {
         om_set_error("om_trace_region_begin: %d regions are open already, or the tracer "
@@ -114,7 +114,7 @@ static counter *close_slot(om_trace_region *r, size_t *n, size_t *bytes, bool *s
 {
     tr_state *g = &tr_global;
     om_trace_region_stats *st = &r->stats;
-    pthread_mutex_lock(&g->lock);
+    tr_lock(g);
     st->allocated = g->alloc_bytes - r->alloc_bytes;
     st->freed = g->free_bytes - r->free_bytes;
     st->nalloc = g->alloc_count - r->alloc_count;
@@ -130,7 +130,7 @@ static counter *close_slot(om_trace_region *r, size_t *n, size_t *bytes, bool *s
     *stop = tracer_owned && g->region_mask == 0;
     if (*stop)
         tracer_owned = false;
-    pthread_mutex_unlock(&g->lock);
+    tr_unlock(g);
     st->kept = (int64_t)st->allocated - (int64_t)st->freed;
     r->slot = -1;
     return now;

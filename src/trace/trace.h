@@ -17,6 +17,7 @@
 #define OM_TRACE_TRACE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "objmem/trace.h"
 #include "util/util.h"
@@ -106,7 +107,7 @@ OM_INTERNAL unsigned tr_capture(uintptr_t *frames, unsigned max, void *caller, u
 #define TR_MAX_REGIONS 16 /* regions open at once (bits of a mask) */
 
 typedef struct tr_state {
-    pthread_mutex_t lock; /* guards everything below */
+    _Atomic int lock; /* guards everything below: tr_lock / tr_unlock */
     bool tracing;
     int nframe;
     size_t mean_bytes; /* 0: exact */
@@ -121,6 +122,22 @@ typedef struct tr_state {
     size_t region_peak[TR_MAX_REGIONS]; /* most `current` seen while each is open */
 } tr_state;
 OM_INTERNAL extern tr_state tr_global;
+
+/* The tracer's lock: a test-and-test-and-set spin lock that yields the CPU
+ * after SPINS tries.  Held for a table operation (tens of nanoseconds), so
+ * an uncontended acquire and release (one exchange, one store) beats a
+ * mutex; it is never held across a call that could block. */
+#define TR_SPINS 64
+OM_INTERNAL void tr_lock_slow(tr_state *g);
+static inline void tr_lock(tr_state *g)
+{
+    if (OM_UNLIKELY(atomic_exchange_explicit(&g->lock, 1, memory_order_acquire)))
+        tr_lock_slow(g);
+}
+static inline void tr_unlock(tr_state *g)
+{
+    atomic_store_explicit(&g->lock, 0, memory_order_release);
+}
 /* The domain of a private heap (0 for NULL, the global heap).  Lock held. */
 OM_INTERNAL uint32_t tr_domain_of_heap(const void *heap);
 

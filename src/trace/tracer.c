@@ -20,13 +20,14 @@
  * allocations cost a subtraction; a free takes the lock only when a small
  * counting filter says its address may have been sampled.
  *
- * The lock is held across fork (pthread_atfork) so a child starts with a
- * consistent table.  The tracer's memory comes from tr_map; when it runs
+ * The lock (a spin lock, see trace.h) is held across fork (pthread_atfork)
+ * so a child starts with a consistent table.  The tracer's memory comes from tr_map; when it runs
  * out a trace is dropped and counted in `lost`, never the allocation.
  */
 #include <math.h>
 #include <stdatomic.h>
 #include <execinfo.h>
+#include <sched.h>
 #include <string.h>
 
 #include "heap/heap.h"
@@ -37,7 +38,18 @@
 #define FILTER_SLOTS       65536        /* counting filter of sampled addresses */
 #define MAX_DOMAINS        256          /* private heaps named; more share the last */
 
-tr_state tr_global = {.lock = PTHREAD_MUTEX_INITIALIZER};
+tr_state tr_global;
+
+void tr_lock_slow(tr_state *g)
+{
+    for (;;) {
+        for (int i = 0; i < TR_SPINS; i++)
+            if (!atomic_load_explicit(&g->lock, memory_order_relaxed) &&
+                !atomic_exchange_explicit(&g->lock, 1, memory_order_acquire))
+                return;
+        sched_yield();
+    }
+}
 
 /* Read by the hooks with no lock: 0 when off, else the traceback limit. */
 static _Atomic int active_nframe;
@@ -123,10 +135,33 @@ static void note_peaks(tr_state *g)
     }
 }
 
+/* The last one-frame traceback this thread interned: a loop allocating at
+ * one place skips the hash and the probe.  epoch + 1, so that the zeroed
+ * record of a new thread never matches. */
+static OM_THREAD_LOCAL struct {
+    uintptr_t word;
+    const void *heap;
+    uint64_t epoch;
+    uint32_t tb;
+} last_tb;
+
+static uint32_t intern(tr_state *g, const void *heap, const uintptr_t *frames, unsigned n,
+                       unsigned total)
+{
+    if (n == 1 && last_tb.epoch == g->epoch + 1 && last_tb.word == frames[0] &&
+        last_tb.heap == heap)
+        return last_tb.tb;
+    uint32_t tb = tr_tbs_intern(&g->tbs, tr_domain_of_heap(heap), frames, n, total);
+    if (n == 1 && tb != TR_NO_TB)
+        last_tb.word = frames[0], last_tb.heap = heap, last_tb.epoch = g->epoch + 1,
+        last_tb.tb = tb;
+    return tb;
+}
+
 static void record(tr_state *g, uintptr_t addr, size_t size, const void *heap,
                    const uintptr_t *frames, unsigned n, unsigned total)
 {
-    uint32_t tb = tr_tbs_intern(&g->tbs, tr_domain_of_heap(heap), frames, n, total);
+    uint32_t tb = intern(g, heap, frames, n, total);
     if (tb == TR_NO_TB || tr_table_insert(&g->table, addr, size, tb) != 0) {
         g->lost++;
         return;
@@ -156,13 +191,13 @@ static void on_alloc(void *p, size_t size, hp_heap *heap, void *caller)
     unsigned total;
     unsigned n = tr_capture(frames, (unsigned)nframe, caller, &total);
     tr_state *g = &tr_global;
-    pthread_mutex_lock(&g->lock);
+    tr_lock(g);
     if (g->tracing) {
         record(g, (uintptr_t)p, size, heap, frames, n, total);
         if (mean)
             filter_add((uintptr_t)p);
     }
-    pthread_mutex_unlock(&g->lock);
+    tr_unlock(g);
 }
 
 static void on_free(void *p, size_t size, hp_heap *heap)
@@ -176,7 +211,7 @@ static void on_free(void *p, size_t size, hp_heap *heap)
         !atomic_load_explicit(&sample_filter[filter_slot((uintptr_t)p)], memory_order_relaxed))
         return;
     tr_state *g = &tr_global;
-    pthread_mutex_lock(&g->lock);
+    tr_lock(g);
     size_t traced;
     uint32_t tb;
     if (g->tracing && tr_table_remove(&g->table, (uintptr_t)p, &traced, &tb)) {
@@ -186,7 +221,7 @@ static void on_free(void *p, size_t size, hp_heap *heap)
         if (sampling)
             filter_remove((uintptr_t)p);
     }
-    pthread_mutex_unlock(&g->lock);
+    tr_unlock(g);
 }
 
 static const hp_hooks hooks = {on_alloc, on_free};
@@ -194,11 +229,11 @@ static const hp_hooks hooks = {on_alloc, on_free};
 /* ---- controls ------------------------------------------------------------------- */
 static void lock_for_fork(void)
 {
-    pthread_mutex_lock(&tr_global.lock);
+    tr_lock(&tr_global);
 }
 static void unlock_after_fork(void)
 {
-    pthread_mutex_unlock(&tr_global.lock);
+    tr_unlock(&tr_global);
 }
 
 static void prepare_once(void)
@@ -232,9 +267,9 @@ static int start(int nframe, size_t mean)
     }
     pthread_once(&once, prepare_once);
     tr_state *g = &tr_global;
-    pthread_mutex_lock(&g->lock);
+    tr_lock(g);
     if (g->tracing) {
-        pthread_mutex_unlock(&g->lock);
+        tr_unlock(g);
         om_set_error("om_trace_start: the tracer is already running (om_trace_stop first)");
         return -1;
     }
@@ -244,7 +279,7 @@ static int start(int nframe, size_t mean)
     g->mean_bytes = mean;
     atomic_store(&active_mean, mean);
     atomic_store(&active_nframe, nframe);
-    pthread_mutex_unlock(&g->lock);
+    tr_unlock(g);
     hp_hooks_install(&hooks);
     return 0;
 }
@@ -262,9 +297,9 @@ int om_trace_start_sampling(int nframe, size_t mean_bytes)
 int om_trace_stop(void)
 {
     tr_state *g = &tr_global;
-    pthread_mutex_lock(&g->lock);
+    tr_lock(g);
     if (!g->tracing) {
-        pthread_mutex_unlock(&g->lock);
+        tr_unlock(g);
         om_set_error("om_trace_stop: the tracer is not running");
         return -1;
     }
@@ -275,7 +310,7 @@ int om_trace_stop(void)
     g->mean_bytes = 0;
     g->region_mask = 0;
     forget_all(g);
-    pthread_mutex_unlock(&g->lock);
+    tr_unlock(g);
     hp_hooks_install(NULL); /* a hook still running finds `tracing` false */
     return 0;
 }
@@ -293,36 +328,36 @@ int om_trace_get_traceback_limit(void)
 void om_trace_clear_traces(void)
 {
     tr_state *g = &tr_global;
-    pthread_mutex_lock(&g->lock);
+    tr_lock(g);
     uint32_t regions = g->region_mask;
     forget_all(g);
     g->region_mask = regions;
-    pthread_mutex_unlock(&g->lock);
+    tr_unlock(g);
 }
 
 void om_trace_get_traced_memory(size_t *current, size_t *peak)
 {
     tr_state *g = &tr_global;
-    pthread_mutex_lock(&g->lock);
+    tr_lock(g);
     if (current)
         *current = g->current;
     if (peak)
         *peak = g->peak;
-    pthread_mutex_unlock(&g->lock);
+    tr_unlock(g);
 }
 
 void om_trace_reset_peak(void)
 {
     tr_state *g = &tr_global;
-    pthread_mutex_lock(&g->lock);
+    tr_lock(g);
     g->peak = g->current;
-    pthread_mutex_unlock(&g->lock);
+    tr_unlock(g);
 }
 
 void om_trace_get_tracer_stats(om_trace_tracer_stats *out)
 {
     tr_state *g = &tr_global;
-    pthread_mutex_lock(&g->lock);
+    tr_lock(g);
     *out = (om_trace_tracer_stats){
         .traces = g->table.count,
         .tracebacks = g->tbs.count,
@@ -332,7 +367,7 @@ void om_trace_get_tracer_stats(om_trace_tracer_stats *out)
         .sampled = g->sampled,
         .mean_bytes = g->mean_bytes,
     };
-    pthread_mutex_unlock(&g->lock);
+    tr_unlock(g);
     if (out->traces)
         out->bytes_per_trace =
             (double)(out->table_bytes + out->traceback_bytes) / (double)out->traces;
@@ -348,9 +383,9 @@ size_t om_trace_get_tracemalloc_memory(void)
 unsigned om_trace_domain_of(const void *p)
 {
     const void *heap = hp_heap_of(p);
-    pthread_mutex_lock(&tr_global.lock);
+    tr_lock(&tr_global);
     unsigned d = tr_domain_of_heap(heap);
-    pthread_mutex_unlock(&tr_global.lock);
+    tr_unlock(&tr_global);
     return d;
 }
 
@@ -362,7 +397,7 @@ bool tr_find_traceback(uintptr_t addr, uintptr_t *frames, unsigned *nframe, unsi
     size_t size;
     uint32_t tb;
     bool found = false;
-    pthread_mutex_lock(&g->lock);
+    tr_lock(g);
     if (g->tracing && tr_table_find(&g->table, addr, &size, &tb)) {
         const tr_tb *r = tr_tbs_get(&g->tbs, tb);
         memcpy(frames, r->frames, r->nframe * sizeof *frames);
@@ -371,7 +406,7 @@ bool tr_find_traceback(uintptr_t addr, uintptr_t *frames, unsigned *nframe, unsi
         *domain = r->domain;
         found = true;
     }
-    pthread_mutex_unlock(&g->lock);
+    tr_unlock(g);
     return found;
 }
 
@@ -404,9 +439,9 @@ int tr_raw_take(tr_raw *raw)
 {
     tr_state *g = &tr_global;
     memset(raw, 0, sizeof *raw);
-    pthread_mutex_lock(&g->lock);
+    tr_lock(g);
     if (!g->tracing) {
-        pthread_mutex_unlock(&g->lock);
+        tr_unlock(g);
         om_set_error("om_trace_take_snapshot: the tracer is not running (om_trace_start first)");
         return -1;
     }
@@ -422,7 +457,7 @@ int tr_raw_take(tr_raw *raw)
         raw->map = mem;
         raw->map_bytes = bytes;
     }
-    pthread_mutex_unlock(&g->lock);
+    tr_unlock(g);
     if (!mem) {
         om_set_error("om_trace_take_snapshot: out of memory for %zu traces", raw->ntraces);
         return -1;

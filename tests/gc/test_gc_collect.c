@@ -147,6 +147,23 @@ static void middle_generation_trash_is_found_by_collect_1(void **state)
     om_runtime_free(rt);
 }
 
+static void tables_stay_small_under_young_churn(void **state)
+{
+    (void)state;
+    om_runtime *rt = new_runtime();
+    for (int round = 0; round < 200; round++) {
+        om_object *batch[50];
+        for (int i = 0; i < 50; i++)
+            batch[i] = mk(rt, &node_type, 0);
+        om_gc_collect(rt, 0); /* survivors enter generation 1 and its table */
+        for (int i = 0; i < 50; i++)
+            om_decref(batch[i]); /* ... and leave tombstones there */
+    }
+    assert_true(rt->gc->mid.len < 2 * GC_TABLE_COMPACT_MIN + 100);
+    gc_check_clean(rt->gc);
+    om_runtime_free(rt);
+}
+
 static void stats_after_each_collect(void **state)
 {
     (void)state;
@@ -372,6 +389,39 @@ static void leaves_no_phase_bits(void **state)
     om_runtime_free(rt);
 }
 
+static void collect_with_a_missing_incref(void *arg)
+{
+    (void)arg;
+    om_runtime *rt = new_runtime();
+    om_object *a = mk(rt, &node_type, 2), *b = mk(rt, &node_type, 0);
+    set_slot(a, 0, b);
+    set_slot(a, 1, b);
+    b->ob_refcnt = 1; /* a holds two references that b's count does not show */
+    om_gc_collect(rt, 0);
+}
+
+static void a_missing_incref_is_fatal(void **state)
+{
+    (void)state;
+    omtest_expect_abort(collect_with_a_missing_incref, NULL,
+                        "is referred to more often than its reference count");
+}
+
+static void free_a_held_candidate(void *arg)
+{
+    (void)arg;
+    om_runtime *rt = new_runtime();
+    om_object *a = mk(rt, &node_type, 1);
+    a->ob_gc |= GC_COLLECTING; /* as if the collector held it */
+    om_decref(a);
+}
+
+static void freeing_what_the_collector_holds_is_fatal(void **state)
+{
+    (void)state;
+    omtest_expect_abort(free_a_held_candidate, NULL, "freed while the collector holds it");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -381,6 +431,7 @@ int main(void)
         cmocka_unit_test(generations_and_counts_after_each_collect),
         cmocka_unit_test(young_collections_leave_old_trash_alone),
         cmocka_unit_test(middle_generation_trash_is_found_by_collect_1),
+        cmocka_unit_test(tables_stay_small_under_young_churn),
         cmocka_unit_test(stats_after_each_collect),
         cmocka_unit_test(bad_generation_and_thresholds_fail),
         cmocka_unit_test(allocation_triggers_collection),
@@ -390,6 +441,8 @@ int main(void)
         cmocka_unit_test(is_tracked_and_is_finalized),
         cmocka_unit_test(deep_cycle_without_stack_overflow),
         cmocka_unit_test(leaves_no_phase_bits),
+        cmocka_unit_test(a_missing_incref_is_fatal),
+        cmocka_unit_test(freeing_what_the_collector_holds_is_fatal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -328,6 +328,11 @@ static void do_free_interior(void *p)
     om_free((char *)p + 8);
 }
 
+static void do_free_header(void *p)
+{
+    om_free(launder(p) - 16);
+}
+
 static void test_interior_free(void **state)
 {
     (void)state;
@@ -335,6 +340,9 @@ static void test_interior_free(void **state)
     const char *out = omtest_expect_abort(do_free_interior, p, "invalid free of");
     char want[128];
     snprintf(want, sizeof want, "%p (8 bytes past the start of %p", (void *)(p + 8), (void *)p);
+    assert_non_null(strstr(out, want));
+    out = omtest_expect_abort(do_free_header, p, "invalid free of");
+    snprintf(want, sizeof want, "%p (16 bytes before the start of %p", (void *)(p - 16), (void *)p);
     assert_non_null(strstr(out, want));
     om_free(p);
 }
@@ -411,6 +419,18 @@ static void do_write_after_free_evicted(void *p)
         om_free(om_malloc(64)); /* pushes p out of the quarantine */
 }
 
+static void do_private_write_after_free(void *arg)
+{
+    (void)arg;
+    om_option_set("debug_quarantine", 4096);
+    hp_heap *h = hp_heap_new(NULL);
+    unsigned char *p = hp_heap_alloc(h, 40);
+    hp_heap_free(h, p);
+    launder(p)[39] = 7;
+    for (int i = 0; i < 100; i++) /* allocations trim the heap's quarantine */
+        hp_heap_free(h, hp_heap_alloc(h, 40));
+}
+
 static void test_write_after_free(void **state)
 {
     (void)state;
@@ -422,6 +442,9 @@ static void test_write_after_free(void **state)
     out = omtest_expect_abort(do_write_after_free_evicted, p, expect("write after free of %p", p));
     assert_non_null(strstr(out, "byte at +31"));
     om_free(p);
+    out = omtest_expect_abort(do_private_write_after_free, NULL, "write after free of");
+    assert_non_null(strstr(out, "(40 bytes"));
+    assert_non_null(strstr(out, "byte at +39 is 0x07"));
 }
 
 static void do_usable_after_free(void *p)

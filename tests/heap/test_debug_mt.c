@@ -1,12 +1,15 @@
 /*
  * test_debug_mt.c: the debug heap and fault injection under threads: blocks
  * freed by other threads than their allocator pass through the shared
- * quarantine intact, and the heap checks out while and after they do.
+ * quarantine intact, and the heap checks out while and after they do; a
+ * fork while other threads free leaves the child a usable debug heap.
  * Runs under ThreadSanitizer.  cmocka's asserts belong to the main thread,
  * so workers count what goes wrong and the main thread asserts the count.
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "objmem.h"
@@ -114,10 +117,53 @@ static void test_cross_thread_frees(void **state)
     om_heap_check();
 }
 
+/* ---- fork while other threads free into the quarantine ---------------------------- */
+
+static int stop; /* atomic */
+
+static void *churn(void *arg)
+{
+    (void)arg;
+    while (!__atomic_load_n(&stop, __ATOMIC_RELAXED))
+        om_free(om_malloc(64));
+    return NULL;
+}
+
+static void test_fork_while_freeing(void **state)
+{
+    (void)state;
+    om_option_set("debug_quarantine", 16 << 10);
+    om_heap_set_debug(1);
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, churn, NULL), 0);
+    for (int round = 0; round < 20; round++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) { /* the quarantine's lock must be free here */
+            for (int i = 0; i < 1000; i++)
+                om_free(om_malloc(100));
+            hp_debug_flush(NULL);
+            _exit(hp_debug_check() == 0 ? 0 : 1);
+        }
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    hp_debug_flush(NULL);
+    om_heap_set_debug(0);
+    om_heap_check();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cross_thread_frees),
+        cmocka_unit_test(test_fork_while_freeing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

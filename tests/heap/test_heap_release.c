@@ -5,6 +5,7 @@
  * share of a page's blocks that can keep it resident (see segment.c). */
 #define OM_TRACE_NO_SITES /* the raw heap, without the tracer's call-site wrappers */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -71,6 +72,58 @@ static void free_99_percent_then_release(void **state)
     om_heap_check();
 }
 
+static int cmp_addr(const void *a, const void *b)
+{
+    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* 64-byte blocks: a page of 64 blocks stays as long as one of them lives, so
+ * the floor is the number of pages holding a survivor; om_release must come
+ * down to it (plus the fixed slack of headers and current pools). */
+enum { SMALL = 64, M = 128 * 1024 };
+static void *small[M];
+static uintptr_t pages[M];
+
+static void small_blocks_down_to_the_page_floor(void **state)
+{
+    (void)state;
+    om_release();
+    size_t rss0 = rss_bytes();
+    for (size_t i = 0; i < M; i++) {
+        small[i] = om_malloc(SMALL);
+        memset(small[i], 2, SMALL);
+    }
+    omtest_srand(5);
+    size_t n = 0;
+    for (size_t i = 0; i < M; i++) {
+        if (omtest_rand() % 100 == 0) {
+            pages[n++] = (uintptr_t)small[i] / 4096;
+            continue;
+        }
+        om_free(small[i]);
+        small[i] = NULL;
+    }
+    qsort(pages, n, sizeof pages[0], cmp_addr);
+    size_t floor = 0;
+    for (size_t i = 0; i < n; i++)
+        floor += i == 0 || pages[i] != pages[i - 1];
+    floor *= 4096;
+    om_release();
+    om_heap_check();
+    om_heap_stats st;
+    om_heap_get_stats(&st);
+    size_t rss = rss_bytes();
+    fprintf(stderr, "64-byte blocks: floor %zu KiB, committed %zu KiB, rss grew %zu KiB\n",
+            floor >> 10, st.committed >> 10, (rss > rss0 ? rss - rss0 : 0) >> 10);
+    assert_true(st.committed <= floor + ((size_t)4 << 20));
+    assert_true(rss <= rss0 + floor + ((size_t)4 << 20));
+    for (size_t i = 0; i < M; i++)
+        om_free(small[i]);
+    om_release();
+    om_heap_check();
+}
+
 static void empty_arenas_unmapped(void **state)
 {
     (void)state;
@@ -94,6 +147,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(free_99_percent_then_release),
+        cmocka_unit_test(small_blocks_down_to_the_page_floor),
         cmocka_unit_test(empty_arenas_unmapped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -99,8 +99,20 @@ static void check_foreign(void)
     free(f);
 }
 
-int main(void)
+/* "double-free N": frees a block of N bytes twice; the run must abort. */
+static int double_free(size_t n)
 {
+    char *volatile p = malloc(n);
+    free(p);
+    free(p);
+    printf("double free of %zu bytes went unnoticed\n", n);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 2 && !strcmp(argv[1], "double-free"))
+        return double_free((size_t)atol(argv[2]));
     check_served_by_objmem();
     check_edges();
     check_alignment();

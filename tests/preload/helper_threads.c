@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WAVES 40
-#define PAIRS 25 /* producers (and consumers) per wave: 2 * 25 * 40 = 2000 threads */
+#define WAVES      40
+#define PAIRS      25 /* producers (and consumers) per wave: 2 * 25 * 40 = 2000 threads */
 #define PER_THREAD 100
-#define QUEUE 256
+#define QUEUE      256
 
 static void *queue[QUEUE];
 static size_t head, tail, count;

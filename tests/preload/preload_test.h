@@ -38,8 +38,14 @@ static inline const char *pt_path(const char *rel)
     return b;
 }
 
-static inline const char *pt_lib(void) { return pt_path("preload/libobjmem-preload.so"); }
-static inline const char *pt_objmem(void) { return pt_path("objmem"); }
+static inline const char *pt_lib(void)
+{
+    return pt_path("preload/libobjmem-preload.so");
+}
+static inline const char *pt_objmem(void)
+{
+    return pt_path("objmem");
+}
 static inline const char *pt_helper(const char *name)
 {
     static char b[1024];
@@ -47,7 +53,10 @@ static inline const char *pt_helper(const char *name)
     return b;
 }
 
-static inline int pt_exists(const char *path) { return access(path, X_OK) == 0 || access(path, R_OK) == 0; }
+static inline int pt_exists(const char *path)
+{
+    return access(path, X_OK) == 0 || access(path, R_OK) == 0;
+}
 
 /* Runs `cmd` with sh; stdout (and stderr when merged by the command) goes to
  * out.  Returns the exit status, 128+N for signal N. */

@@ -29,6 +29,22 @@ static void helper_api_fails_without_preload(void **state)
     assert_int_not_equal(pt_runf(out, sizeof out, "'%s' 2>&1", pt_helper("api")), 0);
 }
 
+static void double_free_aborts(void **state)
+{
+    (void)state;
+    PT_REQUIRE_PRELOAD();
+    static const long sizes[] = {16, 1000, 100000, 10000000};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        int rc = pt_runf(out, sizeof out, "LD_PRELOAD='%s' '%s' double-free %ld 2>&1", pt_lib(),
+                         pt_helper("api"), sizes[i]);
+        if (rc != 128 + 6)
+            fprintf(stderr, "double free of %ld bytes: exit %d: %s\n", sizes[i], rc, out);
+        assert_int_equal(rc, 128 + 6); /* SIGABRT, never silence, never a fault */
+        assert_non_null(strstr(out, "free"));
+        assert_null(strstr(out, "unnoticed"));
+    }
+}
+
 static void thousands_of_threads(void **state)
 {
     (void)state;
@@ -107,6 +123,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(api_edges_and_foreign_blocks),
         cmocka_unit_test(helper_api_fails_without_preload),
+        cmocka_unit_test(double_free_aborts),
         cmocka_unit_test(thousands_of_threads),
         cmocka_unit_test(linked_against_another_allocator),
         cmocka_unit_test(fork_and_exec),

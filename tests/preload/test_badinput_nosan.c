@@ -44,8 +44,9 @@ static void exit_status_is_the_programs(void **state)
 {
     (void)state;
     PT_REQUIRE_PRELOAD();
-    assert_int_equal(pt_runf(out, sizeof out, "cd '%s' && timeout 20 '%s' run -q -- sh -c 'exit 42'",
-                             dir, pt_objmem()),
+    assert_int_equal(pt_runf(out, sizeof out,
+                             "cd '%s' && timeout 20 '%s' run -q -- sh -c 'exit 42'", dir,
+                             pt_objmem()),
                      42);
 }
 
@@ -53,8 +54,9 @@ static void real_capture_cut_anywhere(void **state)
 {
     (void)state;
     PT_REQUIRE_PRELOAD();
-    assert_int_equal(pt_runf(out, sizeof out, "cd '%s' && timeout 60 '%s' run -q -o real.cap -- '%s'",
-                             dir, pt_objmem(), pt_helper("known")),
+    assert_int_equal(pt_runf(out, sizeof out,
+                             "cd '%s' && timeout 60 '%s' run -q -o real.cap -- '%s'", dir,
+                             pt_objmem(), pt_helper("known")),
                      0);
     assert_int_equal(pt_runf(out, sizeof out, "cd '%s' && stat -c %%s real.cap", dir), 0);
     long size = atol(out);

@@ -29,8 +29,8 @@ static int record(const char *name, const char *opts, const char *args)
 static long folded_bytes(const char *file, const char *leaf)
 {
     char cmd[2048], buf[256];
-    snprintf(cmd, sizeof cmd, "cd '%s' && grep ';%s ' %s | awk '{s += $NF} END {print s + 0}'",
-             dir, leaf, file);
+    snprintf(cmd, sizeof cmd, "cd '%s' && grep ';%s ' %s | awk '{s += $NF} END {print s + 0}'", dir,
+             leaf, file);
     assert_int_equal(pt_run(cmd, buf, sizeof buf), 0);
     return atol(buf);
 }
@@ -72,11 +72,12 @@ static void known_numbers(void **state)
     assert_non_null(strstr(out, "leaked at exit: 97.7 KiB in 100 blocks"));
     assert_non_null(strstr(out, "reached exit"));
     if (pt_run("command -v python3 >/dev/null", NULL, 0) == 0)
-        assert_int_equal(pt_runf(out, sizeof out,
-                                 "cd '%s' && python3 -c 'import json; json.load(open(\"known.json\"));"
-                                 " json.load(open(\"known.ss\"))' 2>&1",
-                                 dir),
-                         0);
+        assert_int_equal(
+            pt_runf(out, sizeof out,
+                    "cd '%s' && python3 -c 'import json; json.load(open(\"known.json\"));"
+                    " json.load(open(\"known.ss\"))' 2>&1",
+                    dir),
+            0);
 }
 
 static void html_escapes_what_the_program_gave(void **state)
@@ -84,14 +85,15 @@ static void html_escapes_what_the_program_gave(void **state)
     (void)state;
     PT_REQUIRE_PRELOAD();
     assert_int_equal(record("html.cap", "", "'<script>alert(1)</script>&'"), 0);
-    assert_int_equal(
-        pt_runf(out, sizeof out, "cd '%s' && '%s' report -q --html page.html html.cap 2>&1", dir,
-                pt_objmem()),
-        0);
+    assert_int_equal(pt_runf(out, sizeof out,
+                             "cd '%s' && '%s' report -q --html page.html html.cap 2>&1", dir,
+                             pt_objmem()),
+                     0);
     assert_int_equal(pt_runf(out, sizeof out, "cd '%s' && grep -c '<script>alert' page.html", dir),
                      1); /* grep finds nothing: exit 1 */
     assert_int_equal(
-        pt_runf(out, sizeof out, "cd '%s' && grep -c '&lt;script&gt;alert(1)&lt;/script&gt;&amp;' page.html", dir),
+        pt_runf(out, sizeof out,
+                "cd '%s' && grep -c '&lt;script&gt;alert(1)&lt;/script&gt;&amp;' page.html", dir),
         0);
     assert_int_equal(pt_runf(out, sizeof out, "cd '%s' && grep -c '<svg' page.html", dir), 0);
     assert_true(atoi(out) >= 3); /* timeline and two flame graphs */
@@ -133,12 +135,13 @@ static void killed_program_leaves_a_report(void **state)
     (void)state;
     PT_REQUIRE_PRELOAD();
     assert_int_equal(record("killed.cap", "", "kill"), 128 + 9);
-    assert_int_equal(pt_runf(out, sizeof out, "cd '%s' && '%s' report -q --json k.json killed.cap 2>&1",
-                             dir, pt_objmem()),
+    assert_int_equal(pt_runf(out, sizeof out,
+                             "cd '%s' && '%s' report -q --json k.json killed.cap 2>&1", dir,
+                             pt_objmem()),
                      0);
     assert_true(json_number("k.json", "total_count") > 1000); /* the blocks written before */
-    assert_int_equal(pt_runf(out, sizeof out, "cd '%s' && grep -c '\"reached_exit\":false' k.json", dir),
-                     0);
+    assert_int_equal(
+        pt_runf(out, sizeof out, "cd '%s' && grep -c '\"reached_exit\":false' k.json", dir), 0);
 }
 
 static void crashing_program_leaves_a_report(void **state)
@@ -146,8 +149,8 @@ static void crashing_program_leaves_a_report(void **state)
     (void)state;
     PT_REQUIRE_PRELOAD();
     assert_int_equal(record("crash.cap", "", "crash"), 128 + 11);
-    assert_int_equal(pt_runf(out, sizeof out, "cd '%s' && '%s' report crash.cap 2>&1", dir, pt_objmem()),
-                     0);
+    assert_int_equal(
+        pt_runf(out, sizeof out, "cd '%s' && '%s' report crash.cap 2>&1", dir, pt_objmem()), 0);
     assert_non_null(strstr(out, "did not reach exit"));
 }
 
@@ -156,9 +159,9 @@ static void frame_pointer_unwinder(void **state)
     (void)state;
     PT_REQUIRE_PRELOAD();
     assert_int_equal(record("fp.cap", "--unwind fp --depth 8", ""), 0);
-    assert_int_equal(
-        pt_runf(out, sizeof out, "cd '%s' && '%s' report -q --folded fp.folded fp.cap", dir, pt_objmem()),
-        0);
+    assert_int_equal(pt_runf(out, sizeof out, "cd '%s' && '%s' report -q --folded fp.folded fp.cap",
+                             dir, pt_objmem()),
+                     0);
     assert_int_equal(folded_bytes("fp.folded", "leak_some"), 100000);
 }
 
@@ -168,10 +171,32 @@ static void diff_shows_what_grew(void **state)
     PT_REQUIRE_PRELOAD();
     assert_int_equal(record("a.cap", "", "leak=100"), 0);
     assert_int_equal(record("b.cap", "", "leak=300"), 0);
-    assert_int_equal(pt_runf(out, sizeof out, "cd '%s' && '%s' diff a.cap b.cap", dir, pt_objmem()), 0);
+    assert_int_equal(pt_runf(out, sizeof out, "cd '%s' && '%s' diff a.cap b.cap", dir, pt_objmem()),
+                     0);
     assert_non_null(strstr(out, "grew most in bytes leaked"));
     const char *leaked = strstr(out, "grew most in bytes leaked");
     assert_non_null(strstr(leaked, "195.3 KiB  leak_some (helper_known.c:"));
+}
+
+static void thousands_of_threads_recorded(void **state)
+{
+    (void)state;
+    PT_REQUIRE_PRELOAD();
+    static char plain[PT_OUT];
+    assert_int_equal(pt_run(pt_helper("threads"), plain, sizeof plain), 0);
+    assert_int_equal(pt_runf(out, sizeof out, "cd '%s' && '%s' run -q -o threads.cap -- '%s'", dir,
+                             pt_objmem(), pt_helper("threads")),
+                     0);
+    assert_string_equal(out, plain);
+    assert_int_equal(pt_runf(out, sizeof out,
+                             "cd '%s' && '%s' report -q --json threads.json threads.cap", dir,
+                             pt_objmem()),
+                     0);
+    /* every buffer, allocated in one thread and freed in another, is seen
+     * (each thread's last block is written when it ends) */
+    assert_true(json_number("threads.json", "total_count") >= 100000);
+    assert_true(json_number("threads.json", "frees") >= 100000);
+    assert_true(json_number("threads.json", "leak_bytes") < 100000);
 }
 
 static void real_program_prints_the_same(void **state)
@@ -186,11 +211,12 @@ static void real_program_prints_the_same(void **state)
                        "range(300)])))'";
     static char plain[PT_OUT];
     assert_int_equal(pt_run(prog, plain, sizeof plain), 0);
-    assert_int_equal(pt_runf(out, sizeof out, "cd '%s' && '%s' run -q -o py.cap -- %s", dir,
-                             pt_objmem(), prog),
-                     0);
+    assert_int_equal(
+        pt_runf(out, sizeof out, "cd '%s' && '%s' run -q -o py.cap -- %s", dir, pt_objmem(), prog),
+        0);
     assert_string_equal(out, plain);
-    assert_int_equal(pt_runf(out, sizeof out, "cd '%s' && '%s' report py.cap", dir, pt_objmem()), 0);
+    assert_int_equal(pt_runf(out, sizeof out, "cd '%s' && '%s' report py.cap", dir, pt_objmem()),
+                     0);
     assert_non_null(strstr(out, "reached exit"));
 }
 
@@ -205,6 +231,7 @@ int main(void)
         cmocka_unit_test(crashing_program_leaves_a_report),
         cmocka_unit_test(frame_pointer_unwinder),
         cmocka_unit_test(diff_shows_what_grew),
+        cmocka_unit_test(thousands_of_threads_recorded),
         cmocka_unit_test(real_program_prints_the_same),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

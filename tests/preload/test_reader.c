@@ -18,8 +18,14 @@ typedef struct buf {
     size_t n;
 } buf;
 
-static void put(buf *x, uint64_t v) { x->n = (size_t)(cap_put_varint(x->b + x->n, v) - x->b); }
-static void put_byte(buf *x, uint8_t v) { x->b[x->n++] = v; }
+static void put(buf *x, uint64_t v)
+{
+    x->n = (size_t)(cap_put_varint(x->b + x->n, v) - x->b);
+}
+static void put_byte(buf *x, uint8_t v)
+{
+    x->b[x->n++] = v;
+}
 static void put_str(buf *x, const char *s)
 {
     put(x, strlen(s));
@@ -116,9 +122,11 @@ static void known_numbers(void **state)
     assert_non_null(strstr(out, "peak heap: 300 B"));
     assert_non_null(strstr(out, "leaked at exit: 200 B in 1 blocks"));
     assert_non_null(strstr(out, "reached exit"));
-    assert_int_equal(pt_runf(out, sizeof out, "cd '%s' && grep -c '\"leak_bytes\":200,' known.json", dir), 0);
+    assert_int_equal(
+        pt_runf(out, sizeof out, "cd '%s' && grep -c '\"leak_bytes\":200,' known.json", dir), 0);
     assert_int_equal(report("-q --html k.html known.cap"), 0);
-    assert_int_equal(pt_runf(out, sizeof out, "cd '%s' && grep -c 'known &lt;b&gt;&amp;' k.html", dir), 0);
+    assert_int_equal(
+        pt_runf(out, sizeof out, "cd '%s' && grep -c 'known &lt;b&gt;&amp;' k.html", dir), 0);
 }
 
 static void every_truncation(void **state)
@@ -205,10 +213,8 @@ static void bad_options(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(known_numbers),
-        cmocka_unit_test(every_truncation),
-        cmocka_unit_test(flipped_bytes),
-        cmocka_unit_test(other_version_and_other_files),
+        cmocka_unit_test(known_numbers), cmocka_unit_test(every_truncation),
+        cmocka_unit_test(flipped_bytes), cmocka_unit_test(other_version_and_other_files),
         cmocka_unit_test(bad_options),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "omtest.h"
@@ -470,6 +471,30 @@ static void reports_as_text_and_json(void **state)
     assert_int_equal(om_trace_stop(), 0);
 }
 
+static void fork_keeps_the_tracer_consistent(void **state)
+{
+    (void)state;
+    assert_int_equal(om_trace_start(1), 0);
+    void *p = om_malloc(100);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) { /* the child traces on, with the parent's traces */
+        void *q = om_malloc(200);
+        om_trace_snapshot *s = om_trace_take_snapshot();
+        int ok = s && om_trace_snapshot_count(s) >= 2;
+        om_trace_snapshot_free(s);
+        om_free(q);
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    om_free(p);
+    assert_int_equal(om_trace_stop(), 0);
+}
+
 static void process_memory_from_the_kernel(void **state)
 {
     (void)state;
@@ -503,6 +528,7 @@ int main(void)
         cmocka_unit_test_teardown(tracer_out_of_memory_never_breaks_the_program, stop_tracing),
         cmocka_unit_test_teardown(sampling_estimates_stay_unbiased, stop_tracing),
         cmocka_unit_test_teardown(reports_as_text_and_json, stop_tracing),
+        cmocka_unit_test_teardown(fork_keeps_the_tracer_consistent, stop_tracing),
         cmocka_unit_test(process_memory_from_the_kernel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
