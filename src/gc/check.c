@@ -22,7 +22,7 @@ static int check_block(void *block, size_t size, void *arg)
         uint32_t i = gc_scratch(o), g = gc_gen(o);
         const gc_table *t = g == 1 ? &st->mid : &st->old;
         if (OM_UNLIKELY((g != 1 && g != GC_GEN_OLD) || !gc_is_tracked(o) ||
-                        (g == GC_GEN_OLD && !st->old.on) || i >= t->len || t->objs[i] != o))
+                        (g == GC_GEN_OLD && !st->old.on) || i >= t->len || *gc_slot(t, i) != o))
             om_fatal("gc: object %p of type %s, generation %u, is watched but not in its "
                      "table at %u",
                      (const void *)o, o->ob_type->name, g, i);

@@ -44,10 +44,11 @@
 
 typedef struct collection {
     gc_state *st;
-    unsigned gen; /* collecting generations 0..gen */
-    gc_vec cands; /* every candidate */
-    gc_vec stack; /* the mark stack, reserved for every candidate */
-    int failed;   /* gather ran out of memory */
+    unsigned gen;  /* collecting generations 0..gen */
+    gc_vec cands;  /* every candidate */
+    gc_vec stack;  /* the mark stack, reserved for every candidate */
+    int failed;    /* gather ran out of memory */
+    size_t looked; /* heap blocks and table entries gather looked at */
 } collection;
 
 /* ---- gather: candidates get GC_COLLECTING and gc_refs = refcnt ----------------- */
@@ -70,6 +71,7 @@ static int gather_block(void *block, size_t size, void *arg)
     collection *c = arg;
     om_object *o = block;
     (void)size;
+    c->looked++;
     if (!ob_is_object(block) || !gc_is_tracked(o))
         return 0;
     if (gc_gen(o) > c->gen || (o->ob_gc & GC_COLLECTING))
@@ -81,8 +83,9 @@ static int gather_block(void *block, size_t size, void *arg)
 static void gather_mid(collection *c)
 {
     gc_table *t = &c->st->mid;
+    c->looked += t->len;
     for (size_t i = 0; i < t->len && !c->failed; i++) {
-        om_object *o = t->objs[i];
+        om_object *o = *gc_slot(t, i);
         if (o && !(o->ob_gc & GC_COLLECTING))
             enlist(c, o);
     }
@@ -279,6 +282,7 @@ int gc_collect_atomic(gc_state *st, int gen, gc_result *res)
     }
     unsigned promote = c.gen + 1 < GC_GEN_OLD ? c.gen + 1 : GC_GEN_OLD;
     res->candidates = c.cands.len;
+    st->work += c.looked + GC_PASSES * c.cands.len;
     gc_collect_candidates(st, &c.cands, &c.stack, promote, res, NULL);
     keep_lists(st, &c, res->candidates);
     return 0;

@@ -281,6 +281,7 @@ static void verify(gc_state *st, struct gc_inc *inc)
     }
     inc->proposed = proposed;
     inc->res.candidates = proposed;
+    st->work += 2 * inc->n + GC_PASSES * proposed;
     if (cands.len)
         gc_collect_candidates(st, &cands, &stack, GC_GEN_OLD, &inc->res, &inc->garbage);
     gc_vec_free(&cands);
@@ -322,6 +323,7 @@ static void slice(gc_state *st)
             int done = gc_free_step(st, &inc->garbage, &inc->free_pos, quota);
             inc->work += (done ? quota : inc->free_pos - before) * GC_INC_FREE_COST;
             if (done) {
+                st->work += inc->work;
                 inc->pause_ns += om_now_ns() - t0.wall;
                 finish(st); /* frees inc */
                 st->collecting = 0;
@@ -336,6 +338,7 @@ static void slice(gc_state *st)
     st->collecting = 0;
     if (!st->inc)
         return; /* aborted (out of memory) */
+    st->work += inc->work;
     inc->pause_ns += gc_pause_record(&st->pauses[1][2], t0);
     inc->last_alloc = st->rt->allocated;
     st->inc_stats.slices++;

@@ -139,13 +139,32 @@ OM_INTERNAL void gc_pause_summarize(const gc_pause_hist *h, om_gc_pause_stats *o
 #define GC_TABLE_MAX         ((size_t)GC_REFS_MAX) /* indices must fit the 24-bit scratch */
 #define GC_OLD_MARK          0x80000000u           /* in refs[]: reached in the mark phase */
 #define GC_TABLE_COMPACT_MIN 1024                  /* smaller tables are never compacted on add */
+/* Entries live in chunks of GC_CHUNK: growing a table allocates one chunk
+ * and never copies (doubling a flat array of 1M entries was a 10 ms pause
+ * in a middle-generation collection). */
+#define GC_CHUNK_SHIFT 12
+#define GC_CHUNK       (1u << GC_CHUNK_SHIFT) /* 48 KiB of entries */
+#define GC_CHUNKS      ((GC_TABLE_MAX >> GC_CHUNK_SHIFT) + 1)
+typedef struct gc_chunk {
+    om_object *objs[GC_CHUNK]; /* NULL: tombstone */
+    uint32_t refs[GC_CHUNK];   /* gc_refs of an incremental cycle, and GC_OLD_MARK */
+} gc_chunk;
 typedef struct gc_table {
-    int on;           /* old table: incremental mode (the mid table is always kept) */
-    om_object **objs; /* NULL: tombstone */
-    uint32_t *refs;   /* gc_refs of an incremental cycle, and GC_OLD_MARK */
+    int on; /* old table: incremental mode (the mid table is always kept) */
     size_t len, cap;
     size_t tombstones; /* approximate: entries freed since the last compaction */
+    gc_chunk *chunks[GC_CHUNKS];
 } gc_table;
+
+/* Entry i of t (i < t->cap): its object, and its count. */
+static inline om_object **gc_slot(const gc_table *t, size_t i)
+{
+    return &t->chunks[i >> GC_CHUNK_SHIFT]->objs[i & (GC_CHUNK - 1)];
+}
+static inline uint32_t *gc_refs_of(const gc_table *t, size_t i)
+{
+    return &t->chunks[i >> GC_CHUNK_SHIFT]->refs[i & (GC_CHUNK - 1)];
+}
 
 /* The table an object of generation 1 or 2 belongs to. */
 OM_INTERNAL gc_table *gc_table_of(gc_state *st, const om_object *o);
@@ -196,6 +215,10 @@ struct gc_state {
     gc_vec spare_stack;
     struct gc_inc *inc; /* the running incremental cycle, or NULL */
     om_gc_incremental_stats inc_stats;
+    /* Units of work since the state was made: heap blocks and table entries
+     * looked at, candidates passed over by each phase, slice work.  Never
+     * reset; the linearity tests compare it across graph sizes. */
+    uint64_t work;
 };
 
 static inline gc_state *gc_of(const om_runtime *rt)
@@ -206,6 +229,9 @@ static inline gc_state *gc_of(const om_runtime *rt)
 /* ---- gc/collect.c: one atomic collection -----------------------------------------
  * Work lists up to this many entries are always kept between collections. */
 #define GC_KEEP_MIN 65536
+/* Passes over each candidate after gather (subtract, mark, sort), as
+ * counted in gc_state.work. */
+#define GC_PASSES 3
 typedef struct gc_result {
     size_t collected;     /* unreachable objects freed */
     size_t uncollectable; /* unreachable objects sent to garbage */

@@ -28,7 +28,10 @@
  * rewriting the indices of the objects it moves.
  *
  * NUMBERS.  12 bytes per entry (a pointer and a 32-bit count) beside the
- * 16-byte header.  The index lives in the 24 bits of scratch, so a table
+ * 16-byte header, in chunks of GC_CHUNK entries (48 KiB) reached through a
+ * directory of GC_CHUNKS pointers kept in the table itself (32 KiB): growth
+ * allocates a chunk and copies nothing, so no promotion ever pauses for a
+ * table that doubles.  The index lives in the 24 bits of scratch, so a table
  * holds at most GC_TABLE_MAX entries; objects past that (or that find no
  * memory for an entry) stay out of it: young collections then miss them
  * (generation 1) or incremental cycles do (generation 2), and the next
@@ -66,22 +69,17 @@ void gc_promote(gc_state *st, om_object *o, unsigned gen)
         add(st, &st->old, o);
 }
 
+/* One more chunk: O(1), nothing moves (chunks stay until the table is
+ * freed, so a table that shrank grows back without allocating). */
 static int grow(gc_table *t)
 {
-    size_t cap = t->cap ? t->cap * 2 : 1024;
-    if (cap > GC_TABLE_MAX)
-        cap = GC_TABLE_MAX;
-    if (cap <= t->cap)
+    if (t->cap + GC_CHUNK > GC_TABLE_MAX)
         return -1;
-    om_object **objs = om_realloc(t->objs, cap * sizeof *objs);
-    if (!objs)
+    gc_chunk *c = om_malloc(sizeof *c);
+    if (!c)
         return -1;
-    t->objs = objs;
-    uint32_t *refs = om_realloc(t->refs, cap * sizeof *refs);
-    if (!refs)
-        return -1;
-    t->refs = refs;
-    t->cap = cap;
+    t->chunks[t->cap >> GC_CHUNK_SHIFT] = c;
+    t->cap += GC_CHUNK;
     return 0;
 }
 
@@ -90,8 +88,8 @@ void gc_table_add(gc_table *t, om_object *o)
     if (t->len == t->cap && grow(t) != 0)
         return; /* left out; see NUMBERS */
     size_t i = t->len++;
-    t->objs[i] = o;
-    t->refs[i] = 0;
+    *gc_slot(t, i) = o;
+    *gc_refs_of(t, i) = 0;
     o->ob_gc |= GC_WATCHED;
     gc_set_scratch(o, (uint32_t)i);
 }
@@ -99,11 +97,11 @@ void gc_table_add(gc_table *t, om_object *o)
 void gc_table_forget(gc_table *t, om_object *o)
 {
     uint32_t i = gc_scratch(o);
-    if (OM_UNLIKELY(i >= t->len || t->objs[i] != o))
+    if (OM_UNLIKELY(i >= t->len || *gc_slot(t, i) != o))
         om_fatal("gc: object %p of type %s, generation %u, has a bad table index %u "
                  "(table of %zu)",
                  (void *)o, o->ob_type->name, gc_gen(o), i, t->len);
-    t->objs[i] = NULL;
+    *gc_slot(t, i) = NULL;
     t->tombstones++;
     o->ob_gc &= ~GC_WATCHED;
     gc_set_scratch(o, 0);
@@ -112,7 +110,7 @@ void gc_table_forget(gc_table *t, om_object *o)
 void gc_table_drop(gc_table *t)
 {
     for (size_t i = 0; i < t->len; i++) {
-        om_object *o = t->objs[i];
+        om_object *o = *gc_slot(t, i);
         if (o) {
             o->ob_gc &= ~GC_WATCHED;
             gc_set_scratch(o, 0);
@@ -125,10 +123,10 @@ void gc_table_drop(gc_table *t)
 void gc_table_free(gc_table *t)
 {
     gc_table_drop(t);
-    om_free(t->objs);
-    om_free(t->refs);
-    t->objs = NULL;
-    t->refs = NULL;
+    for (size_t c = 0; c < (t->cap >> GC_CHUNK_SHIFT); c++) {
+        om_free(t->chunks[c]);
+        t->chunks[c] = NULL;
+    }
     t->cap = 0;
 }
 
@@ -136,12 +134,12 @@ size_t gc_table_compact(gc_table *t, size_t *cursor, size_t *write, size_t budge
 {
     size_t r = *cursor, w = *write, done = 0;
     for (; r < t->len && done < budget; r++, done++) {
-        om_object *o = t->objs[r];
+        om_object *o = *gc_slot(t, r);
         if (!o)
             continue;
         if (w != r) {
-            t->objs[w] = o;
-            t->refs[w] = t->refs[r];
+            *gc_slot(t, w) = o;
+            *gc_refs_of(t, w) = *gc_refs_of(t, r);
             gc_set_scratch(o, (uint32_t)w);
         }
         w++;

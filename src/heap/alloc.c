@@ -236,6 +236,19 @@ void *om_malloc(size_t size)
     return alloc_entry(NULL, size, 16, __builtin_return_address(0));
 }
 
+/* calloc's zeroing, skipped for a large block fresh from the OS (so a big
+ * calloc does not touch, and make resident, every page). */
+static void zero_block(void *p, size_t size)
+{
+    if (size > HP_MEDIUM_MAX) {
+        hp_pool *pool = hp_pool_of(p);
+        if (pool && pool->cls == HP_CLASS_LARGE && (pool->flags & HP_POOL_ZEROED) &&
+            pool->start == (uintptr_t)p)
+            return;
+    }
+    memset(p, 0, size);
+}
+
 void *om_calloc(size_t count, size_t size)
 {
     size_t total;
@@ -246,7 +259,7 @@ void *om_calloc(size_t count, size_t size)
     }
     void *p = alloc_entry(NULL, total, 16, __builtin_return_address(0));
     if (p)
-        memset(p, 0, total);
+        zero_block(p, total);
     return p;
 }
 
@@ -339,7 +352,7 @@ void *hp_heap_calloc(hp_heap *h, size_t size)
 {
     void *p = alloc_entry(h, size, 16, __builtin_return_address(0));
     if (p)
-        memset(p, 0, size);
+        zero_block(p, size);
     return p;
 }
 

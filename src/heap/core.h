@@ -99,11 +99,12 @@ typedef struct hp_pool hp_pool;
 enum { HP_SEG_ARENA = 1, HP_SEG_LARGE = 2 };
 #define HP_CLASS_LARGE 0xFF /* pool->cls of a large block */
 enum {
-    HP_POOL_FULL = 0x1,  /* on its heap's full list */
-    HP_POOL_DIRTY = 0x2, /* on its (private) heap's dirty list */
-    HP_POOL_HOLES = 0x4, /* some free pages were given back */
-    HP_POOL_LARGE = 0x8, /* the one block of a large segment */
-    HP_POOL_IDLE = 0x10  /* not allocated from since the last purge tick */
+    HP_POOL_FULL = 0x1,   /* on its heap's full list */
+    HP_POOL_DIRTY = 0x2,  /* on its (private) heap's dirty list */
+    HP_POOL_HOLES = 0x4,  /* some free pages were given back */
+    HP_POOL_LARGE = 0x8,  /* the one block of a large segment */
+    HP_POOL_IDLE = 0x10,  /* not allocated from since the last purge tick */
+    HP_POOL_ZEROED = 0x20 /* a large block straight from the OS: all zero */
 };
 
 /* Three cache lines, by who writes them, so that frees from other threads

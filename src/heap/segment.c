@@ -283,6 +283,7 @@ hp_pool *hp_large_alloc(hp_heap *h, size_t size, size_t align, unsigned kind)
     size_t total = (offset + size + page - 1) & ~(page - 1);
     pthread_mutex_lock(&hp_lock);
     hp_segment *s = seg_align == HP_SEGMENT_SIZE ? cache_take(total) : NULL;
+    bool fresh = !s;
     if (!s) {
         pthread_mutex_unlock(&hp_lock);
         s = os_map_aligned(total, seg_align);
@@ -304,7 +305,7 @@ hp_pool *hp_large_alloc(hp_heap *h, size_t size, size_t align, unsigned kind)
     /* one block: everything from offset to the end of the mapping */
     size_t usable = s->size - offset;
     hp_pool_init(pool, s, (uintptr_t)s + offset, usable, HP_CLASS_LARGE, usable, kind);
-    pool->flags = HP_POOL_LARGE;
+    pool->flags = (uint8_t)(HP_POOL_LARGE | (fresh ? HP_POOL_ZEROED : 0));
     pool->carved = 1;
     pool->used = 1;
     hp_live_set(pool, 0);

@@ -92,6 +92,17 @@ static void calloc_zeroes_and_checks_overflow(void **state)
             assert_int_equal(q[i], 0);
         om_free(q);
     }
+    /* a big calloc, fresh from the OS or from the large cache, reads zero */
+    for (int round = 0; round < 3; round++) {
+        size_t big = (size_t)3 << 20;
+        unsigned char *z = om_calloc(1, big);
+        assert_non_null(z);
+        for (size_t i = 0; i < big; i += 4093)
+            assert_int_equal(z[i], 0);
+        assert_int_equal(z[big - 1], 0);
+        memset(z, 0x77, big);
+        om_free(z);
+    }
     errno = 0;
     assert_null(om_calloc(half, 3));
     assert_int_equal(errno, ENOMEM);

@@ -368,6 +368,64 @@ static void dump_load_round_trip_and_bad_files(void **state)
     assert_non_null(strstr(om_error_message(), "cannot open"));
 }
 
+static uint64_t fnv1a(const unsigned char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* Every truncation, and bytes of the body changed with the checksum made
+ * right again (so only the loader's own checks stand between the bytes and
+ * the snapshot): each load fails with a message or gives a snapshot whose
+ * every trace and frame can be read (ASan watches). */
+static void every_truncation_and_forged_body_is_safe(void **state)
+{
+    (void)state;
+    snprintf(dump_path, sizeof dump_path, "/tmp/objmem-trace-forge-%d.dump", (int)getpid());
+    assert_int_equal(om_trace_start(3), 0);
+    allocate_two_sites();
+    om_trace_snapshot *s = om_trace_take_snapshot();
+    free_blocks();
+    assert_int_equal(om_trace_stop(), 0);
+    assert_int_equal(om_trace_snapshot_dump(s, dump_path), 0);
+    om_trace_snapshot_free(s);
+    size_t n;
+    static unsigned char good[1 << 16], bad[1 << 16];
+    const char *file = read_bytes(dump_path, &n);
+    memcpy(good, file, n);
+    for (size_t len = 0; len < n; len += 7) {
+        write_bytes(dump_path, (const char *)good, len);
+        assert_null(om_trace_snapshot_load(dump_path));
+        assert_non_null(strstr(om_error_message(), "truncated"));
+    }
+    omtest_srand(7);
+    for (int round = 0; round < 300; round++) {
+        memcpy(bad, good, n);
+        size_t at = 64 + omtest_rand() % (n - 64);
+        bad[at] ^= (unsigned char)(1u << (omtest_rand() % 8));
+        uint64_t sum = fnv1a(bad + 64, n - 64);
+        memcpy(bad + 56, &sum, sizeof sum);
+        write_bytes(dump_path, (const char *)bad, n);
+        om_trace_snapshot *l = om_trace_snapshot_load(dump_path);
+        if (!l) {
+            assert_non_null(strstr(om_error_message(), "corrupt"));
+            continue;
+        }
+        om_trace_stats *st = om_trace_snapshot_statistics(l, OM_TRACE_BY_TRACEBACK, false);
+        assert_non_null(st);
+        size_t chars = 0;
+        for (size_t i = 0; i < st->n; i++)
+            for (unsigned k = 0; k < st->items[i].traceback.nframe; k++)
+                chars += strlen(st->items[i].traceback.frames[k].filename);
+        assert_true(chars > 0 || st->n == 0);
+        om_trace_stats_free(st);
+        om_trace_snapshot_free(l);
+    }
+    unlink(dump_path);
+}
+
 static void tracer_memory_is_at_most_32_bytes_a_block(void **state)
 {
     (void)state;
@@ -524,6 +582,7 @@ int main(void)
         cmocka_unit_test_teardown(compare_to_shows_what_grew, stop_tracing),
         cmocka_unit_test_teardown(filters_include_exclude_and_domain, stop_tracing),
         cmocka_unit_test_teardown(dump_load_round_trip_and_bad_files, stop_tracing),
+        cmocka_unit_test_teardown(every_truncation_and_forged_body_is_safe, stop_tracing),
         cmocka_unit_test_teardown(tracer_memory_is_at_most_32_bytes_a_block, stop_tracing),
         cmocka_unit_test_teardown(tracer_out_of_memory_never_breaks_the_program, stop_tracing),
         cmocka_unit_test_teardown(sampling_estimates_stay_unbiased, stop_tracing),
