@@ -3,6 +3,7 @@
  * it, and symbol resolution.  The file format is in capture_format.h.
  *
  *     capture_read.c     file -> cap_capture (tolerates a truncated tail)
+ *     capture_order.c    orders the events of threads that share a stamp
  *     capture_replay.c   cap_capture -> cap_profile (peak, leaks, sites ...)
  *     capture_symbols.c  addresses -> "function (file:line)" with libdw
  */
@@ -62,6 +63,10 @@ typedef struct cap_capture {
  * objmem capture, another version, corrupt).  A truncated last block is not
  * an error: c->truncated is set and what came before is kept. */
 int cap_read(const char *path, cap_capture *c, char *err, size_t errlen);
+/* After the time sort (cap_read calls it): within each time stamp, the
+ * threads' events in an order consistent with the live blocks, each
+ * thread's own order kept. */
+void cap_order_ties(cap_capture *c);
 void cap_free(cap_capture *c);
 
 /* ---- replay ----------------------------------------------------------------- */

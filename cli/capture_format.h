@@ -19,20 +19,27 @@
  * fit in the file and reports everything before it: a crashed or killed
  * program leaves a readable capture.
  *
- * Within a block, times are deltas in microseconds from base_us (the time of
- * the block's first event, itself microseconds since the process started)
- * and addresses are zigzag deltas from the previous address in the block, in
- * units of 16 bytes (every block objmem hands out is 16-byte aligned).  A
- * typical alloc costs 5 to 8 bytes and a free 2 to 4.
+ * Within a block, times are deltas in time units of CAP_TIME_UNIT_US from
+ * base_us (the time of the block's first event, microseconds since the
+ * process started; the block's clock starts at base_us / unit), and
+ * addresses are zigzag deltas from the previous address in the block, in
+ * units of 16 bytes (every block objmem hands out is 16-byte aligned).  An
+ * allocation costs 6 to 10 bytes before compression and a free 2 to 4; zstd
+ * takes a steady program's capture to about a sixth of a byte an event.
  *
- * Stacks are interned: the first thread that meets a stack writes its frames
- * once under a new id, and every allocation names the id.  Another thread may
- * name the id in a block that reaches the file before the block defining it,
- * so readers resolve ids after reading everything.
+ * Stacks (version 2) are written with each allocation, as the difference
+ * from the previous allocation's stack in the same block: how many outer
+ * frames the two share, then the frames below those, innermost first, as
+ * zigzag deltas from the previous frame written in the block.  A block
+ * starts from the empty stack, so every block reads alone.  Consecutive
+ * allocations of a thread mostly share all but one or two frames: a stack
+ * costs two to five bytes, and the writer keeps no table and takes no lock.
+ * Readers give each distinct stack an id.
  *
- * Order across threads is by time (microseconds); within a thread, by
+ * Order across threads is by time (time units); within a thread, by
  * position.  A reader sorts events by time, stably, which keeps each thread's
- * own order.
+ * own order, then orders the threads' events within one stamp so that each
+ * free follows its allocation (cli/capture_order.c).
  */
 #ifndef OM_CLI_CAPTURE_FORMAT_H
 #define OM_CLI_CAPTURE_FORMAT_H
@@ -42,20 +49,27 @@
 
 #define CAP_MAGIC     "OBJMEMCP"
 #define CAP_MAGIC_LEN 8
-#define CAP_VERSION   1
+#define CAP_VERSION   2
 #define CAP_BLOCK_TAG 'B'
 /* The same block compressed with zstd (a writer built with libzstd uses it
  * whenever it saves space; a reader loads libzstd to read it). */
 #define CAP_PACKED_TAG 'Z'
+/* Events are stamped in units of 2^CAP_TIME_SHIFT microseconds.  A 16 us
+ * unit makes an event's time delta almost always 0, which zstd then all but
+ * removes: with 1 us stamps, time was three quarters of a capture.  The cost:
+ * two threads' events less than a unit apart are ordered by the reader, not
+ * by the clock.  At most 2^8 (a timeline still has 4 ms resolution). */
+#define CAP_TIME_SHIFT   4
+#define CAP_TIME_UNIT_US (1u << CAP_TIME_SHIFT)
 /* Largest block payload a reader accepts; a writer's buffer is smaller. */
 #define CAP_BLOCK_MAX (1u << 20)
 /* Deepest stack a writer records and a reader accepts. */
 #define CAP_MAX_FRAMES 128
 
 enum cap_record {
-    CAP_ALLOC = 1,  /* dt, size, stack id, addr delta */
+    CAP_ALLOC = 1,  /* dt, size, shared outer frames, n, n frames (deltas), addr delta */
     CAP_FREE = 2,   /* dt, addr delta */
-    CAP_STACK = 3,  /* id, n, n frames (return addresses, zigzag deltas) */
+    CAP_STACK = 3,  /* version 1 only: id, n, n frames (zigzag deltas) */
     CAP_THREAD = 4, /* dt, os thread id */
     CAP_MEMORY = 5, /* dt, rss bytes, heap committed bytes */
     CAP_MAP = 6,    /* start, end, file offset, path string: one mapped file */

@@ -12,15 +12,25 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "capture.h"
 
+#define TEXT_OF(x)   #x
+#define EXPAND(x)    TEXT_OF(x)
+#define VERSION_TEXT EXPAND(CAP_VERSION)
+/* Distinct stacks a reader keeps apart; beyond, allocations get the empty
+ * stack (id 0). */
+#define MAX_STACKS (1u << 26)
+
 typedef struct reader {
     cap_capture *c;
     size_t cap_events, cap_frames, cap_stacks, cap_maps, cap_samples;
+    uint32_t *ids; /* stack ids by hash of their frames; 0 = empty slot */
+    size_t id_slots;
     char *err;
     size_t errlen;
 } reader;
@@ -61,29 +71,97 @@ static char *read_string(const uint8_t **p, const uint8_t *end)
             return -1;                                                                             \
     } while (0)
 
-static int read_stack(reader *r, const uint8_t *p, const uint8_t *end, const uint8_t **next)
+/* ---- stacks: each distinct one gets an id, 0 being the empty stack ---------- */
+static uint64_t hash_frames(const uint64_t *f, uint32_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+    for (uint32_t i = 0; i < n; i++) {
+        h = (h ^ f[i]) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+    }
+    return h;
+}
+
+static bool same_stack(const cap_capture *c, uint32_t id, const uint64_t *f, uint32_t n)
+{
+    return c->stack_n[id] == n && !memcmp(c->frames + c->stack_at[id], f, n * sizeof *f);
+}
+
+static void put_id(reader *r, uint32_t id)
+{
+    const cap_capture *c = r->c;
+    size_t mask = r->id_slots - 1;
+    size_t i = hash_frames(c->frames + c->stack_at[id], c->stack_n[id]) & mask;
+    while (r->ids[i])
+        i = (i + 1) & mask;
+    r->ids[i] = id;
+}
+
+static void grow_ids(reader *r)
+{
+    free(r->ids);
+    r->id_slots = r->id_slots ? r->id_slots * 2 : 1024;
+    r->ids = calloc(r->id_slots, sizeof *r->ids);
+    if (!r->ids) {
+        fprintf(stderr, "objmem: out of memory reading the capture\n");
+        exit(1);
+    }
+    for (uint32_t id = 1; id < r->c->n_stacks; id++)
+        put_id(r, id);
+}
+
+/* The id of the stack f[0..n) (innermost first), new if not met before. */
+static uint32_t intern_stack(reader *r, const uint64_t *f, uint32_t n)
 {
     cap_capture *c = r->c;
-    uint64_t id, n, d, prev = 0;
-    GET(id);
-    GET(n);
-    if (n > CAP_MAX_FRAMES || id > (1u << 28))
-        return -1;
-    if (id >= c->n_stacks) {
-        size_t cap2 = r->cap_stacks;
-        c->stack_at = grow(c->stack_at, &r->cap_stacks, id + 1, sizeof *c->stack_at);
-        c->stack_n = grow(c->stack_n, &cap2, id + 1, sizeof *c->stack_n);
-        memset(c->stack_n + c->n_stacks, 0, (id + 1 - c->n_stacks) * sizeof *c->stack_n);
-        c->n_stacks = id + 1;
-    }
+    if (n == 0 || c->n_stacks >= MAX_STACKS)
+        return 0;
+    if ((c->n_stacks + 1) * 2 > r->id_slots)
+        grow_ids(r);
+    size_t mask = r->id_slots - 1;
+    size_t i = hash_frames(f, n) & mask;
+    for (; r->ids[i]; i = (i + 1) & mask)
+        if (same_stack(c, r->ids[i], f, n))
+            return r->ids[i];
+    size_t id = c->n_stacks, cap2 = r->cap_stacks;
+    c->stack_at = grow(c->stack_at, &r->cap_stacks, id + 1, sizeof *c->stack_at);
+    c->stack_n = grow(c->stack_n, &cap2, id + 1, sizeof *c->stack_n);
     c->frames = grow(c->frames, &r->cap_frames, c->n_frames + n, sizeof *c->frames);
+    memcpy(c->frames + c->n_frames, f, n * sizeof *f);
     c->stack_at[id] = c->n_frames;
-    c->stack_n[id] = (uint32_t)n;
-    for (uint64_t i = 0; i < n; i++) {
+    c->stack_n[id] = n;
+    c->n_frames += n;
+    c->n_stacks = id + 1;
+    r->ids[i] = (uint32_t)id;
+    return (uint32_t)id;
+}
+
+/* A block's running stack: the previous allocation's frames, outermost
+ * first, and the last frame written (deltas start from it). */
+typedef struct block_stack {
+    uint32_t n;
+    uint64_t last;
+    uint64_t outer[CAP_MAX_FRAMES];
+} block_stack;
+
+/* An allocation's stack: shared outer frames, count, the frames below. */
+static int read_stack(reader *r, block_stack *b, const uint8_t *p, const uint8_t *end,
+                      const uint8_t **next, uint32_t *id)
+{
+    uint64_t keep, fresh, d, inner[CAP_MAX_FRAMES];
+    GET(keep);
+    GET(fresh);
+    if (keep > b->n || fresh > CAP_MAX_FRAMES - keep)
+        return -1;
+    for (uint64_t i = 0; i < fresh; i++) {
         GET(d);
-        prev += (uint64_t)cap_unzigzag(d);
-        c->frames[c->n_frames++] = prev;
+        b->last += (uint64_t)cap_unzigzag(d);
+        b->outer[keep + fresh - 1 - i] = b->last;
     }
+    b->n = (uint32_t)(keep + fresh);
+    for (uint32_t i = 0; i < b->n; i++)
+        inner[i] = b->outer[b->n - 1 - i];
+    *id = intern_stack(r, inner, b->n);
     *next = p;
     return 0;
 }
@@ -131,8 +209,10 @@ static int read_block(reader *r, const uint8_t *p, const uint8_t *end)
 {
     cap_capture *c = r->c;
     uint64_t thread, now, addr = 0, dt, v;
+    block_stack stack = {.n = 0};
     GET(thread);
     GET(now);
+    uint64_t tick = now >> CAP_TIME_SHIFT; /* the block's clock, in time units */
     if (thread >= (1u << 24))
         return -1;
     if (thread + 1 > c->n_threads)
@@ -146,15 +226,15 @@ static int read_block(reader *r, const uint8_t *p, const uint8_t *end)
             c->events = grow(c->events, &r->cap_events, c->n_events + 1, sizeof *c->events);
             e = &c->events[c->n_events];
             GET(dt);
-            now += dt;
+            now = (tick += dt) << CAP_TIME_SHIFT;
             e->time_us = now;
             e->size = 0;
             e->stack = 0;
             e->thread = (uint32_t)thread;
             if (type == CAP_ALLOC) {
                 GET(e->size);
-                GET(v);
-                e->stack = (uint32_t)v;
+                if (read_stack(r, &stack, p, end, &p, &e->stack) < 0)
+                    return -1;
             } else {
                 e->thread |= CAP_EVENT_FREE;
             }
@@ -163,19 +243,15 @@ static int read_block(reader *r, const uint8_t *p, const uint8_t *end)
             e->addr = addr << 4;
             c->n_events++;
             break;
-        case CAP_STACK:
-            if (read_stack(r, p, end, &p) < 0)
-                return -1;
-            break;
         case CAP_THREAD:
             GET(dt);
-            now += dt;
+            now = (tick += dt) << CAP_TIME_SHIFT;
             GET(v);
             break;
         case CAP_MEMORY:
             c->samples = grow(c->samples, &r->cap_samples, c->n_samples + 1, sizeof *c->samples);
             GET(dt);
-            now += dt;
+            now = (tick += dt) << CAP_TIME_SHIFT;
             c->samples[c->n_samples].time_us = now;
             GET(c->samples[c->n_samples].rss);
             GET(c->samples[c->n_samples].committed);
@@ -192,7 +268,7 @@ static int read_block(reader *r, const uint8_t *p, const uint8_t *end)
         case CAP_END:
         case CAP_MAPS:
             GET(dt);
-            now += dt;
+            now = (tick += dt) << CAP_TIME_SHIFT;
             if (type == CAP_END)
                 c->ended = 1;
             break;
@@ -282,9 +358,7 @@ static int parse(reader *r, const uint8_t *buf, size_t len)
         return fail(r, "%s: not an objmem capture (no %zu-byte magic at the start)", path,
                     CAP_MAGIC_LEN);
     if (buf[CAP_MAGIC_LEN] != CAP_VERSION)
-        return fail(r,
-                    "%s: capture format version %zu; this objmem reads version "
-                    "1",
+        return fail(r, "%s: capture format version %zu; this objmem reads version " VERSION_TEXT,
                     path, buf[CAP_MAGIC_LEN]);
     const uint8_t *p = buf + CAP_MAGIC_LEN + 1, *end = buf + len;
     while (p < end) {
@@ -321,11 +395,17 @@ int cap_read(const char *path, cap_capture *c, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    int rc = parse(&r, buf, len);
+    c->stack_at = grow(c->stack_at, &r.cap_stacks, 1, sizeof *c->stack_at);
+    c->stack_n = calloc(r.cap_stacks, sizeof *c->stack_n);
+    c->n_stacks = 1; /* id 0: the empty stack */
+    int rc = c->stack_n ? parse(&r, buf, len) : -1;
     free(buf);
+    free(r.ids);
     c->file_bytes = len;
-    if (rc == 0 && c->n_events > 1)
+    if (rc == 0 && c->n_events > 1) {
         qsort(c->events, c->n_events, sizeof *c->events, cmp_event);
+        cap_order_ties(c);
+    }
     cap_progress_done();
     return rc;
 }

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "objmem/heap.h"
+#include "heap/core.h"
 #include "heap/heap.h"
 #include "heap/special.h"
 #include "preload.h"
@@ -69,6 +70,16 @@ static size_t foreign_usable_size(void *p)
 static inline bool owned(const void *p)
 {
     return hp_block_of(p) != NULL;
+}
+
+/* p lies in memory objmem reserved (an arena or a large segment), live block
+ * or not: the heap's registry says so in O(1), reading only objmem's memory.
+ * A pointer that is there but not owned was freed already (or never handed
+ * out): it goes to om_*, which names the double free itself.  No foreign
+ * allocator's block can lie there. */
+static inline bool reserved(const void *p)
+{
+    return hp_segment_of(p) != NULL;
 }
 
 /* A pointer objmem does not own goes to glibc, which reads the word before
@@ -114,7 +125,10 @@ PL_EXPORT void free(void *p)
     if (!p)
         return;
     if (OM_UNLIKELY(!owned(p))) {
-        __libc_free(check_foreign(p, "free"));
+        if (reserved(p))
+            om_free(p); /* reports the double or invalid free, then aborts */
+        else
+            __libc_free(check_foreign(p, "free"));
         return;
     }
     forget(p);
@@ -136,7 +150,8 @@ PL_EXPORT void *realloc(void *p, size_t size)
     if (!p)
         return record(om_malloc(size), size);
     if (OM_UNLIKELY(!owned(p)))
-        return __libc_realloc(check_foreign(p, "realloc"), size);
+        return reserved(p) ? om_realloc(p, size)
+                           : __libc_realloc(check_foreign(p, "realloc"), size);
     if (OM_LIKELY(!__atomic_load_n(&pl_active, __ATOMIC_RELAXED)))
         return om_realloc(p, size);
     forget(p);
@@ -228,6 +243,7 @@ PL_EXPORT size_t malloc_usable_size(void *p)
     if (!p)
         return 0;
     if (OM_UNLIKELY(!owned(p)))
-        return foreign_usable_size(check_foreign(p, "malloc_usable_size"));
+        return reserved(p) ? om_usable_size(p)
+                           : foreign_usable_size(check_foreign(p, "malloc_usable_size"));
     return om_usable_size(p);
 }

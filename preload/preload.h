@@ -6,14 +6,14 @@
  *                 objmem does not own go to glibc's own functions
  *     record.c    the recorder: per-thread buffers of events, blocks handed to
  *                 write(2), memory samples, fork and thread exit
- *     stacks.c    native stacks (libunwind or frame pointers) and their
- *                 interning table
+ *     stacks.c    native stacks (libunwind or frame pointers)
+ *     clock.c     the recorder's clock (time-stamp counter, scaled)
  *     process.c   the capture file's name, module maps, dlopen / exec / _exit
  *                 interposers, the start-up constructor
  *
  * Who owns what: the recorder's global state (file, generation, options) is
- * in record.c; a thread's buffer belongs to that thread alone; the stack
- * table belongs to stacks.c and is guarded by its own lock.
+ * in record.c; a thread's buffer and previous stack belong to that thread
+ * alone.
  */
 #ifndef OM_PRELOAD_H
 #define OM_PRELOAD_H
@@ -72,21 +72,47 @@ OM_INTERNAL void pl_record_flush_self(void);
 OM_INTERNAL void pl_record_finish(int stop);
 /* Appends a snapshot of the module maps (after dlopen). */
 OM_INTERNAL void pl_record_maps(void);
-/* Microseconds since the capture started. */
-OM_INTERNAL uint64_t pl_now_us(void);
+
+/* ---- clock.c ------------------------------------------------------------------ */
+/* Microseconds since the capture started: the CPU's time-stamp counter scaled
+ * when the kernel keeps time with it, else CLOCK_MONOTONIC.  pl_clock_tsc:
+ * the counter is used; mult: microseconds per tick << PL_CLOCK_SHIFT. */
+#define PL_CLOCK_SHIFT 40
+#if defined(__x86_64__)
+#define PL_HAVE_TSC 1
+static inline uint64_t pl_read_tsc(void)
+{
+    return __builtin_ia32_rdtsc();
+}
+#else
+#define PL_HAVE_TSC 0
+static inline uint64_t pl_read_tsc(void)
+{
+    return 0;
+}
+#endif
+OM_INTERNAL extern int pl_clock_tsc;
+OM_INTERNAL extern uint64_t pl_clock_tsc0, pl_clock_mult, pl_clock_ns0;
+/* Sets time 0 to now (the capture's start, or a forked child's); the first
+ * call measures the counter's rate (a 0.2 ms spin). */
+OM_INTERNAL void pl_clock_start(void);
+/* Measures the rate again over the whole run (from the memory sampler). */
+OM_INTERNAL void pl_clock_recalibrate(void);
+
+static inline uint64_t pl_now_us(void)
+{
+    if (OM_LIKELY(pl_clock_tsc)) {
+        uint64_t ticks = pl_read_tsc() - pl_clock_tsc0;
+        uint64_t mult = __atomic_load_n(&pl_clock_mult, __ATOMIC_RELAXED);
+        return (uint64_t)(((unsigned __int128)ticks * mult) >> PL_CLOCK_SHIFT);
+    }
+    return (om_now_ns() - pl_clock_ns0) / 1000u;
+}
 
 /* ---- stacks.c --------------------------------------------------------------- */
 /* Fills frames[] with the return addresses of the caller's stack, leaving out
  * the frames inside this library.  Returns how many. */
 OM_INTERNAL int pl_stack_capture(uintptr_t *frames, int max, int unwinder, uintptr_t stack_hi);
-/* The id of a stack, interning it if new; *fresh is set when the caller is
- * the first to see it and must write its frames.  -1 when the table is full. */
-OM_INTERNAL int64_t pl_stack_intern(const uintptr_t *frames, int n, uint64_t hash, int *fresh);
-OM_INTERNAL uint64_t pl_stack_hash(const uintptr_t *frames, int n);
-/* Forgets every stack (a forked child starts its own capture). */
-OM_INTERNAL void pl_stacks_reset(void);
-OM_INTERNAL void pl_stacks_lock(void);
-OM_INTERNAL void pl_stacks_unlock(void);
 /* Records the address range of this library's code (called once at start). */
 OM_INTERNAL void pl_stacks_init(void);
 

@@ -13,8 +13,9 @@
  *     thread 2: [ev ev ...]------write---->+--> capture: hdr B B B B B ...
  *     thread 3: [ev ...]-------------------+
  *
- * An allocation event is its time, size, address and stack id; the stack is
- * interned by stacks.c and written once, by the first thread to meet it.
+ * An allocation event is its time, size, address and stack; the stack is
+ * written as its difference from the thread's previous one (stacks.c), so
+ * the recorder keeps no table of stacks and takes no lock.
  * A free is its time and address.
  *
  * Sampling (OBJMEM_PRELOAD_SAMPLE = N > 0) keeps one allocation per N bytes
@@ -31,9 +32,13 @@
  * libunwind's first use) comes back into malloc; a per-thread `busy` flag
  * makes those inner calls plain allocations, unrecorded.
  *
- * Fork: the prepare handler takes the recorder's locks; the child bumps the
- * generation, which makes its one thread start a fresh buffer, forgets every
- * stack and sampled block, and opens its own capture (base.PID).
+ * Time: the clock of clock.c, written in units of CAP_TIME_UNIT_US, each
+ * thread's times never going backwards.
+ *
+ * Fork: the prepare handler takes the recorder's lock; the child bumps the
+ * generation, which makes its one thread start a fresh buffer (and so a fresh
+ * previous stack), forgets every sampled block, and opens its own capture
+ * (base.PID).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -63,8 +68,6 @@
 #define PL_RECORD_MAX (4096u + 64u)
 /* A block older than this is written at the next event (streaming). */
 #define PL_BLOCK_AGE_US 1000000u
-/* Per-thread cache of stack hashes to ids; a power of two. */
-#define PL_CACHE_SLOTS 512u
 /* Sampled blocks live at once: at most half of the set's slots. */
 #define PL_SAMPLED_SLOTS (1u << 16)
 #define PL_FILTER_SLOTS  (1u << 20)
@@ -77,15 +80,16 @@ struct pl_thread {
     uint32_t generation; /* cap_generation when this state was set up */
     uint32_t index;      /* the thread's number in the capture */
     uint64_t base_us;    /* time of the open block's first event */
-    uint64_t last_us;    /* time of the previous event in the block */
+    uint64_t last_tick;  /* time of the thread's previous event, in time units */
     uint64_t last_addr;  /* previous address in the block, in 16-byte units */
+    uint64_t last_frame; /* previous frame written in the block */
     size_t len;          /* payload bytes in the open block; 0 = no block open */
     uint64_t rng;
     uintptr_t stack_lo, stack_hi; /* this thread's stack, for frame-pointer walks */
-    struct {
-        uint64_t hash;
-        int64_t id;
-    } cache[PL_CACHE_SLOTS];
+    /* The previous allocation's stack in the block, outermost frame first:
+     * an allocation writes only the frames below those it shares with it. */
+    int prev_n;
+    uintptr_t prev_frames[CAP_MAX_FRAMES];
     uint8_t buf[PL_BUF_BYTES];
 };
 
@@ -94,7 +98,6 @@ int pl_active;
 static int cap_fd = -1;
 static uint32_t cap_generation = 1;
 static uint32_t next_thread_index;
-static uint64_t start_ns;
 static uint64_t next_memory_us;
 static char base_path[1024];
 static long opt_sample, opt_unwinder, opt_depth, opt_interval_us;
@@ -102,11 +105,6 @@ static int reopen_pending; /* a forked child opens its capture at its first even
 static pthread_key_t thread_key;
 static OM_THREAD_LOCAL pl_thread *self;
 static OM_THREAD_LOCAL int busy;
-
-uint64_t pl_now_us(void)
-{
-    return (om_now_ns() - start_ns) / 1000u;
-}
 
 /* ---- blocks ----------------------------------------------------------------- */
 #ifdef OM_PRELOAD_ZSTD
@@ -153,14 +151,21 @@ static void flush(pl_thread *t)
     t->len = 0;
 }
 
+/* A block starts no earlier than the thread's previous event: the clock's
+ * rate is corrected as the run goes (clock.c), and the reader must never
+ * see a thread's time go backwards from one block to the next. */
 static void begin_block(pl_thread *t, uint64_t now)
 {
+    if (now < t->last_tick << CAP_TIME_SHIFT)
+        now = t->last_tick << CAP_TIME_SHIFT;
     uint8_t *p = t->buf + PL_HEAD;
     p = cap_put_varint(p, t->index);
     p = cap_put_varint(p, now);
     t->len = (size_t)(p - (t->buf + PL_HEAD));
-    t->base_us = t->last_us = now;
-    t->last_addr = 0;
+    t->base_us = now;
+    t->last_tick = now >> CAP_TIME_SHIFT;
+    t->last_addr = t->last_frame = 0;
+    t->prev_n = 0;
 }
 
 /* Room for one record of at most `need` bytes at time `now`. */
@@ -180,8 +185,9 @@ static void commit(pl_thread *t, uint8_t *end)
 
 static uint8_t *put_dt(pl_thread *t, uint8_t *p, uint64_t now)
 {
-    uint64_t dt = now >= t->last_us ? now - t->last_us : 0;
-    t->last_us = now > t->last_us ? now : t->last_us;
+    uint64_t tick = now >> CAP_TIME_SHIFT;
+    uint64_t dt = tick > t->last_tick ? tick - t->last_tick : 0;
+    t->last_tick = tick > t->last_tick ? tick : t->last_tick;
     return cap_put_varint(p, dt);
 }
 
@@ -240,6 +246,7 @@ static void maybe_record_memory(pl_thread *t, uint64_t now)
     if (!__atomic_compare_exchange_n(&next_memory_us, &due, now + (uint64_t)opt_interval_us, false,
                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         return; /* another thread takes this sample */
+    pl_clock_recalibrate();
     record_memory(t, now);
 }
 
@@ -318,14 +325,13 @@ static void record_thread(pl_thread *t)
     commit(t, p);
 }
 
-/* fresh: the memory just came from mmap, zeroed already. */
-static void reset_thread(pl_thread *t, int fresh)
+/* A thread's state for the current capture (new, or after a fork). */
+static void reset_thread(pl_thread *t)
 {
     t->generation = __atomic_load_n(&cap_generation, __ATOMIC_ACQUIRE);
     t->index = __atomic_fetch_add(&next_thread_index, 1, __ATOMIC_RELAXED);
     t->len = 0;
-    if (!fresh)
-        memset(t->cache, 0, sizeof t->cache);
+    t->last_tick = 0; /* a forked child's clock starts again */
     t->rng = om_random_seed();
     record_thread(t);
 }
@@ -353,7 +359,7 @@ static pl_thread *new_thread(void)
     pl_thread *t = m;
     find_stack(t);
     pthread_setspecific(thread_key, t);
-    reset_thread(t, 1);
+    reset_thread(t);
     return t;
 }
 
@@ -368,7 +374,7 @@ static pl_thread *get_self(void)
     if (OM_LIKELY(t && t->generation == __atomic_load_n(&cap_generation, __ATOMIC_RELAXED)))
         return t;
     if (t)
-        reset_thread(t, 0);
+        reset_thread(t);
     else
         self = t = new_thread();
     if (reopen_pending) {
@@ -396,45 +402,25 @@ static void end_thread(void *arg)
 }
 
 /* ---- events ------------------------------------------------------------------- */
-static void emit_stack(pl_thread *t, int64_t id, const uintptr_t *frames, int n, uint64_t now)
+/* Writes a stack as its difference from the thread's previous one in the
+ * block: varint shared outer frames, varint count, the frames below them
+ * (innermost first, zigzag deltas).  At most (n + 2) varints; afterwards the
+ * previous stack is this one. */
+static uint8_t *put_stack(pl_thread *t, uint8_t *p, const uintptr_t *frames, int n)
 {
-    uint8_t *p = reserve(t, 2 * CAP_VARINT_MAX + 1 + (size_t)n * CAP_VARINT_MAX, now);
-    *p++ = CAP_STACK;
-    p = cap_put_varint(p, (uint64_t)id);
-    p = cap_put_varint(p, (uint64_t)n);
-    uintptr_t prev = 0;
-    for (int i = 0; i < n; i++) {
-        p = cap_put_varint(p, cap_zigzag((int64_t)(frames[i] - prev)));
-        prev = frames[i];
+    int keep = 0;
+    while (keep < n && keep < t->prev_n && t->prev_frames[keep] == frames[n - 1 - keep])
+        keep++;
+    p = cap_put_varint(p, (uint64_t)keep);
+    p = cap_put_varint(p, (uint64_t)(n - keep));
+    for (int i = 0; i < n - keep; i++) {
+        p = cap_put_varint(p, cap_zigzag((int64_t)(frames[i] - t->last_frame)));
+        t->last_frame = frames[i];
     }
-    commit(t, p);
-}
-
-/* The id of a stack, interned if new: through the thread's cache of hashes,
- * then the shared table. */
-static int64_t intern(pl_thread *t, const uintptr_t *frames, int n, uint64_t now)
-{
-    uint64_t h = pl_stack_hash(frames, n);
-    size_t at = h & (PL_CACHE_SLOTS - 1);
-    if (t->cache[at].hash == h)
-        return t->cache[at].id;
-    int fresh = 0;
-    int64_t id = pl_stack_intern(frames, n, h, &fresh);
-    if (id < 0)
-        return 0; /* table full: the empty stack, id 0 */
-    if (fresh)
-        emit_stack(t, id, frames, n, now);
-    t->cache[at].hash = h;
-    t->cache[at].id = id;
-    return id;
-}
-
-/* The id of the calling stack. */
-static int64_t stack_id(pl_thread *t, uint64_t now)
-{
-    uintptr_t frames[CAP_MAX_FRAMES];
-    int n = pl_stack_capture(frames, (int)opt_depth, (int)opt_unwinder, t->stack_hi);
-    return intern(t, frames, n, now);
+    for (int j = keep; j < n; j++)
+        t->prev_frames[j] = frames[n - 1 - j];
+    t->prev_n = n;
+    return p;
 }
 
 void pl_on_alloc(void *p, size_t size)
@@ -456,13 +442,14 @@ void pl_on_alloc(void *p, size_t size)
             pl_sample_left += (int64_t)next_sample_gap(t) + 1;
         sampled_insert(p);
     }
+    uintptr_t frames[CAP_MAX_FRAMES];
+    int n = pl_stack_capture(frames, (int)opt_depth, (int)opt_unwinder, t->stack_hi);
     uint64_t now = pl_now_us();
-    int64_t id = stack_id(t, now);
-    uint8_t *q = reserve(t, 4 * CAP_VARINT_MAX + 1, now);
+    uint8_t *q = reserve(t, (size_t)(n + 5) * CAP_VARINT_MAX + 1, now);
     *q++ = CAP_ALLOC;
     q = put_dt(t, q, now);
     q = cap_put_varint(q, size);
-    q = cap_put_varint(q, (uint64_t)id);
+    q = put_stack(t, q, frames, n);
     q = put_addr(t, q, p);
     commit(t, q);
     maybe_record_memory(t, now);
@@ -582,32 +569,28 @@ static int open_file(void)
 /* ---- fork ------------------------------------------------------------------------ */
 static void before_fork(void)
 {
-    pl_stacks_lock();
     pthread_mutex_lock(&sampled_lock);
 }
 
 static void after_fork_parent(void)
 {
     pthread_mutex_unlock(&sampled_lock);
-    pl_stacks_unlock();
 }
 
 static void after_fork_child(void)
 {
     pthread_mutex_unlock(&sampled_lock);
-    pl_stacks_unlock();
     if (!__atomic_load_n(&pl_active, __ATOMIC_RELAXED))
         return;
     if (cap_fd >= 0)
         close(cap_fd);
     cap_fd = -1;
-    pl_stacks_reset();
     memset(sampled, 0, PL_SAMPLED_SLOTS * sizeof *sampled);
     memset(pl_sample_filter, 0, PL_FILTER_SLOTS);
     sampled_count = 0;
     next_thread_index = 0;
     next_memory_us = 0;
-    start_ns = om_now_ns();
+    pl_clock_start();
     reopen_pending = 1;
     __atomic_add_fetch(&cap_generation, 1, __ATOMIC_RELEASE);
 }
@@ -645,7 +628,7 @@ int pl_record_start(const char *path)
     busy = 0;
     if (rc != 0)
         return -1;
-    start_ns = om_now_ns();
+    pl_clock_start();
     if (open_file() < 0) {
         om_fdprintf(2, "objmem: preload: cannot create the capture %s: %s\n", base_path,
                     strerror(errno));

@@ -12,16 +12,20 @@
  *                subtracted from their refs                      (sliced)
  *     mark       from every entry with refs > 0, GC_OLD_MARK on
  *                all entries it reaches (explicit index stack)   (sliced)
- *     verify     S = the unmarked entries.  ATOMIC, cost O(|S|): S leaves
- *                the table, and an ordinary collection runs over S alone
+ *     group      S = the unmarked entries, cut into connected pieces
+ *                (union-find, gc/verify.c)                       (sliced)
+ *     verify     whole pieces leave the table, a batch per slice, and an
+ *                ordinary collection runs over each batch alone
  *                (gc_collect_candidates: exact refcounts, exact
- *                subtraction, mark, then finalizers, weak references, free)
+ *                subtraction, mark, then finalizers, weak references,
+ *                hold)                                            (sliced)
+ *     free       the verified garbage is cleared and freed        (sliced)
  *
  * Why it is sound although the program changes the graph between slices:
  * the sliced phases only PROPOSE S; they may be wrong both ways.  verify
- * decides over S with fresh reference counts, in one step: an object of S
- * whose count exceeds the references from inside S has a reference from
- * outside, and survives with all it reaches in S.  What is left is a set
+ * decides over each batch with fresh reference counts, in one step: an
+ * object whose count exceeds the references from inside the batch has a
+ * reference from outside, and survives with all it reaches in the batch.  What is left is a set
  * that nothing outside refers to: garbage, however it was found.  A garbage
  * cycle that the proposal missed (it became garbage during the cycle, or a
  * changed reference hid it) is found by the next cycle: garbage never
@@ -40,28 +44,13 @@
  * n / 32 allocations; with cycles starting when generation 2 grew by 1/8
  * (gc/trigger.c), old garbage waits for at most about 1/8 + 1/32 of the old
  * generation's size.  The free phase frees gc_slice_work / GC_INC_FREE_COST
- * objects a slice.  verify is one slice whose cost is O(|S|): it grows with
- * the garbage found, never with the live heap (measured: 15 to 20 ms of CPU
- * when a cycle over 1M live objects finds 150k of garbage).
+ * objects a slice.  verify does the budget's worth of whole pieces a slice:
+ * a slice costs at most the budget plus the largest garbage piece (it was
+ * one step of O(|S|) before: 12 ms of CPU when a cycle over 1M live objects
+ * found 150k objects of garbage in pairs; now about 1 ms, see
+ * docs/design.md).
  */
-#include "gc/state.h"
-
-enum inc_phase { INC_COMPACT, INC_UPDATE, INC_SUBTRACT, INC_MARK, INC_VERIFY, INC_FREE };
-
-struct gc_inc {
-    enum inc_phase phase;
-    size_t cursor, write; /* position in the table (write: compaction only) */
-    size_t n;             /* the cycle's entries: [0, n) */
-    uint32_t *stack;      /* mark stack of entry indices (capacity n) */
-    size_t sp;
-    uint64_t last_alloc; /* rt->allocated when the last slice ran */
-    uint64_t pause_ns;   /* the cycle's slices, summed */
-    size_t work;         /* units done in the running slice */
-    gc_vec garbage;      /* verified garbage, held, freed in slices (INC_FREE) */
-    size_t free_pos;     /* gc_free_step's position in it */
-    gc_result res;       /* what verify found */
-    size_t proposed;     /* |S| */
-};
+#include "gc/inc.h"
 
 static size_t slice_budget(void)
 {
@@ -91,15 +80,17 @@ void gc_inc_abort(gc_state *st)
     struct gc_inc *inc = st->inc;
     if (!inc)
         return;
-    if (inc->phase == INC_FREE) { /* decided already: free the rest now, and end */
+    if (inc->phase >= INC_VERIFY) { /* batches decided: free their garbage now, and end */
         gc_free_step(st, &inc->garbage, &inc->free_pos, SIZE_MAX);
         finish(st);
         return;
     }
     if (inc->phase == INC_COMPACT) /* entries between write and cursor are stale copies */
         for (size_t i = inc->write; i < inc->cursor; i++)
-            st->old.objs[i] = NULL;
+            *gc_slot(&st->old, i) = NULL;
     om_free(inc->stack);
+    gc_vec_free(&inc->cands);
+    gc_vec_free(&inc->mark);
     om_free(inc);
     st->inc = NULL;
     st->inc_stats.aborted++;
@@ -111,15 +102,6 @@ typedef struct visit_ctx {
     gc_state *st;
     struct gc_inc *inc;
 } visit_ctx;
-
-/* The cycle's entry index of o, or -1 when o is not one of its entries. */
-static inline long entry_of(const struct gc_inc *inc, const om_object *o)
-{
-    if (!o || !(o->ob_gc & GC_WATCHED))
-        return -1;
-    uint32_t i = gc_scratch(o);
-    return i < inc->n ? (long)i : -1;
-}
 
 static void compact(gc_state *st, struct gc_inc *inc, size_t budget)
 {
@@ -135,9 +117,9 @@ static void update(gc_state *st, struct gc_inc *inc, size_t budget)
 {
     gc_table *t = &st->old;
     for (; inc->cursor < inc->n && inc->work < budget; inc->cursor++, inc->work++) {
-        om_object *o = t->objs[inc->cursor];
+        om_object *o = *gc_slot(t, inc->cursor);
         if (o)
-            t->refs[inc->cursor] = o->ob_refcnt < GC_REFS_MAX ? o->ob_refcnt : GC_REFS_MAX;
+            *gc_refs_of(t, inc->cursor) = o->ob_refcnt < GC_REFS_MAX ? o->ob_refcnt : GC_REFS_MAX;
     }
     if (inc->cursor == inc->n) {
         inc->cursor = 0;
@@ -149,11 +131,11 @@ static int subtract_visit(om_object *child, void *arg)
 {
     visit_ctx *c = arg;
     c->inc->work++;
-    long i = entry_of(c->inc, child);
+    long i = gc_inc_entry(c->inc, child);
     if (i >= 0) {
-        uint32_t r = c->st->old.refs[i];
-        if (r > 0 && r < GC_REFS_MAX) /* the program may have changed counts: clamp */
-            c->st->old.refs[i] = r - 1;
+        uint32_t *r = gc_refs_of(&c->st->old, (size_t)i);
+        if (*r > 0 && *r < GC_REFS_MAX) /* the program may have changed counts: clamp */
+            *r -= 1;
     }
     return 0;
 }
@@ -162,7 +144,7 @@ static void subtract(gc_state *st, struct gc_inc *inc, size_t budget)
 {
     visit_ctx c = {st, inc};
     for (; inc->cursor < inc->n && inc->work < budget; inc->cursor++, inc->work++) {
-        om_object *o = st->old.objs[inc->cursor];
+        om_object *o = *gc_slot(&st->old, inc->cursor);
         if (o && o->ob_type->traverse)
             o->ob_type->traverse(o, subtract_visit, &c);
     }
@@ -176,9 +158,10 @@ static int mark_visit(om_object *child, void *arg)
 {
     visit_ctx *c = arg;
     c->inc->work++;
-    long i = entry_of(c->inc, child);
-    if (i >= 0 && !(c->st->old.refs[i] & GC_OLD_MARK)) {
-        c->st->old.refs[i] |= GC_OLD_MARK;
+    long i = gc_inc_entry(c->inc, child);
+    uint32_t *r = i >= 0 ? gc_refs_of(&c->st->old, (size_t)i) : NULL;
+    if (r && !(*r & GC_OLD_MARK)) {
+        *r |= GC_OLD_MARK;
         c->inc->stack[c->inc->sp++] = (uint32_t)i; /* capacity n: each entry once */
     }
     return 0;
@@ -198,27 +181,29 @@ static void mark(gc_state *st, struct gc_inc *inc, size_t budget)
     while (inc->work < budget) {
         if (inc->sp) {
             uint32_t i = inc->stack[--inc->sp];
-            om_object *o = t->objs[i]; /* NULL: freed since it was marked */
+            om_object *o = *gc_slot(t, i); /* NULL: freed since it was marked */
             inc->work++;
             if (o && o->ob_type->traverse)
                 o->ob_type->traverse(o, mark_visit, &c);
             continue;
         }
         if (inc->cursor == inc->n) {
-            inc->phase = INC_VERIFY;
+            inc->cursor = 0;
+            inc->phase = INC_GROUP_INIT;
             return;
         }
         size_t i = inc->cursor++;
         inc->work++;
-        uint32_t r = t->refs[i];
-        if (t->objs[i] && !(r & GC_OLD_MARK) && r > 0) {
-            t->refs[i] = r | GC_OLD_MARK;
+        uint32_t r = *gc_refs_of(t, i);
+        if (*gc_slot(t, i) && !(r & GC_OLD_MARK) && r > 0) {
+            *gc_refs_of(t, i) = r | GC_OLD_MARK;
             inc->stack[inc->sp++] = (uint32_t)i;
         }
     }
 }
 
-/* ---- verify: the atomic end ----------------------------------------------------------- */
+/* ---- the end of a cycle (grouping and verifying: gc/verify.c)
+ * ------------------------------------------------------ */
 static void finish(gc_state *st)
 {
     struct gc_inc *inc = st->inc;
@@ -245,49 +230,13 @@ static void finish(gc_state *st)
                        .duration_ns = inc->pause_ns,
                        .candidates = inc->proposed};
     gc_vec_free(&inc->garbage);
+    gc_vec_free(&inc->cands);
+    gc_vec_free(&inc->mark);
     om_free(inc->stack);
     om_free(inc);
     st->inc = NULL;
     gc_update_trigger(st);
     gc_call_callbacks(st, "stop", &info);
-}
-
-/* After: the proposal's members left the table; the rest of them are back
- * in it (past n); the garbage among them is held in inc->garbage for the
- * free phase, its finalizers run and its weak references cleared. */
-static void verify(gc_state *st, struct gc_inc *inc)
-{
-    gc_table *t = &st->old;
-    size_t proposed = 0;
-    for (size_t i = 0; i < inc->n; i++)
-        if (t->objs[i] && !(t->refs[i] & GC_OLD_MARK))
-            proposed++;
-    gc_vec cands = {0}, stack = {0};
-    if (proposed &&
-        (gc_vec_reserve(&cands, proposed) != 0 || gc_vec_reserve(&stack, proposed) != 0)) {
-        gc_vec_free(&cands);
-        gc_vec_free(&stack);
-        gc_inc_abort(st);
-        return;
-    }
-    for (size_t i = 0; i < inc->n; i++) {
-        om_object *o = t->objs[i];
-        if (!o || (t->refs[i] & GC_OLD_MARK))
-            continue;
-        gc_table_forget(&st->old, o);
-        o->ob_gc |= GC_COLLECTING;
-        gc_set_scratch(o, o->ob_refcnt < GC_REFS_MAX ? o->ob_refcnt : GC_REFS_MAX);
-        cands.items[cands.len++] = o;
-    }
-    inc->proposed = proposed;
-    inc->res.candidates = proposed;
-    st->work += 2 * inc->n + GC_PASSES * proposed;
-    if (cands.len)
-        gc_collect_candidates(st, &cands, &stack, GC_GEN_OLD, &inc->res, &inc->garbage);
-    gc_vec_free(&cands);
-    gc_vec_free(&stack);
-    inc->phase = INC_FREE;
-    inc->free_pos = 0;
 }
 
 /* Freeing costs far more per object than looking at one (a dealloc, heap
@@ -305,6 +254,7 @@ static void slice(gc_state *st)
     gc_clock t0 = gc_clock_now();
     st->collecting = 1;
     inc->work = 0;
+    bool freeing = inc->phase == INC_FREE;
     while (st->inc && inc->work < budget) {
         if (inc->phase == INC_COMPACT)
             compact(st, inc, budget);
@@ -314,11 +264,16 @@ static void slice(gc_state *st)
             subtract(st, inc, budget);
         else if (inc->phase == INC_MARK)
             mark(st, inc, budget);
+        else if (inc->phase == INC_GROUP_INIT)
+            gc_inc_group_init(st, inc, budget);
+        else if (inc->phase == INC_GROUP)
+            gc_inc_group(st, inc, budget);
         else if (inc->phase == INC_VERIFY) {
-            verify(st, inc);
-            break; /* verify is a slice of its own */
+            if (gc_inc_verify(st, inc, budget) != 0)
+                gc_inc_abort(st); /* out of memory: frees what was verified, ends */
         } else {
-            size_t quota = budget / GC_INC_FREE_COST ? budget / GC_INC_FREE_COST : 1;
+            size_t left = budget > inc->work ? budget - inc->work : 0;
+            size_t quota = left / GC_INC_FREE_COST ? left / GC_INC_FREE_COST : 1;
             size_t before = inc->free_pos;
             int done = gc_free_step(st, &inc->garbage, &inc->free_pos, quota);
             inc->work += (done ? quota : inc->free_pos - before) * GC_INC_FREE_COST;
@@ -342,7 +297,7 @@ static void slice(gc_state *st)
     inc->pause_ns += gc_pause_record(&st->pauses[1][2], t0);
     inc->last_alloc = st->rt->allocated;
     st->inc_stats.slices++;
-    if (inc->phase != INC_FREE && inc->work > st->inc_stats.max_slice_work)
+    if (!freeing && inc->work > st->inc_stats.max_slice_work)
         st->inc_stats.max_slice_work = inc->work;
 }
 
@@ -355,7 +310,7 @@ void gc_inc_pace(gc_state *st)
 
 bool gc_inc_freeing(const gc_state *st)
 {
-    return st->inc && st->inc->phase == INC_FREE;
+    return st->inc && st->inc->phase >= INC_VERIFY;
 }
 
 int gc_inc_slice(gc_state *st)

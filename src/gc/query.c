@@ -24,6 +24,16 @@ int om_gc_is_finalized(const om_object *o)
     return (o->ob_gc & OM_GC_FINALIZED) != 0;
 }
 
+/* A tracked object of the program's graph.  Garbage that an incremental
+ * cycle holds between slices (GC_COLLECTING: verified, finalized, maybe
+ * cleared already) is not: it is never listed, so user code cannot take it
+ * back. */
+static bool listable(void *block)
+{
+    const om_object *o = block;
+    return ob_is_object(block) && gc_is_tracked(o) && !(o->ob_gc & GC_COLLECTING);
+}
+
 static int can_walk(const om_runtime *rt, const char *what)
 {
     if (ob_releasing(rt) || gc_of(rt)->collecting) {
@@ -59,7 +69,7 @@ static int gather_gen_block(void *block, size_t size, void *arg)
     gather_gen *g = arg;
     om_object *o = block;
     (void)size;
-    if (!ob_is_object(block) || !gc_is_tracked(o))
+    if (!listable(block))
         return 0;
     if (g->gen >= 0 && gc_gen(o) != (unsigned)g->gen)
         return 0;
@@ -131,7 +141,7 @@ static int gather_referrer_block(void *block, size_t size, void *arg)
     gather_referrers *g = arg;
     om_object *o = block;
     (void)size;
-    if (!ob_is_object(block) || !gc_is_tracked(o) || !o->ob_type->traverse)
+    if (!listable(block) || !o->ob_type->traverse)
         return 0;
     g->hit = false;
     o->ob_type->traverse(o, referrer_visit, g);

@@ -260,7 +260,7 @@ OM_INTERNAL void gc_collect_candidates(gc_state *st, gc_vec *cands, gc_vec *stac
  * garbage, sends legacy-finalizer groups to the garbage list, leaves
  * resurrected objects alive in generation `promote_to`, and empties u.
  * With later != NULL (and no OM_GC_DEBUG_SAVEALL) the garbage is not freed
- * but moved to *later, held and marked, for gc_free_step: nothing outside it
+ * but appended to *later, held and marked, for gc_free_step: nothing outside it
  * refers to it any more, so it can be freed a piece at a time. */
 OM_INTERNAL void gc_handle_unreachable(gc_state *st, gc_vec *u, gc_vec *stack, unsigned promote_to,
                                        gc_result *res, gc_vec *later);

@@ -14,9 +14,9 @@
  *     old: every tracked object of generation 2, while the option
  *          gc_incremental is on, for the incremental cycles.
  *
- *     t->objs   [ o0 | o1 | NULL | o3 | ... ]    NULL: a tombstone
- *     t->refs   [ r0 | r1 |  -   | r3 | ... ]    gc_refs and the mark bit (old)
- *                       ^
+ *     t->chunks[0]->objs  [ o0 | o1 | NULL | o3 | ... ]    NULL: a tombstone
+ *     t->chunks[0]->refs  [ r0 | r1 |  -   | r3 | ... ]    gc_refs, mark bit (old)
+ *                                 ^     (entry i: chunk i / GC_CHUNK, slot i % GC_CHUNK)
  *     o1->ob_gc: GC_WATCHED, scratch = 1 (its index); its generation says
  *                which table
  *

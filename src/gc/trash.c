@@ -8,7 +8,9 @@
  * does to the graph, no member of U can be freed under the collector's
  * feet, and the list stays valid.
  *
- *     hold              incref every member of U
+ *     hold              incref every member of U, noting whether any has
+ *                       a legacy finalizer, weak references or a finalizer
+ *                       (the steps for what none has are skipped)
  *     move_legacy       members with OM_TYPE_LEGACY_FINALIZER, and all they
  *                       reach inside U, leave U for good: the legacy ones go
  *                       to `garbage`, the rest stay alive because of them
@@ -61,10 +63,25 @@ static void mark_from(om_object *root, gc_vec *stack)
     }
 }
 
-static void hold(gc_vec *u)
+/* What the steps after hold will find in U, noted by hold's one pass so
+ * that the common case (no legacy finalizer, no weak reference, no
+ * finalizer) skips three passes over U. */
+typedef struct survey {
+    bool legacy, weakrefs, finalizers;
+} survey;
+
+static survey hold(gc_vec *u)
 {
-    for (size_t i = 0; i < u->len; i++)
-        om_incref(u->items[i]);
+    survey s = {false, false, false};
+    for (size_t i = 0; i < u->len; i++) {
+        om_object *o = u->items[i];
+        const om_type *t = o->ob_type;
+        om_incref(o);
+        s.legacy |= (t->flags & OM_TYPE_LEGACY_FINALIZER) != 0;
+        s.weakrefs |= (o->ob_gc & OM_GC_WEAKREFS) != 0;
+        s.finalizers |= t->finalize != NULL && !(o->ob_gc & OM_GC_FINALIZED);
+    }
+    return s;
 }
 
 /* Moves the marked members out of U into out (packed), keeping the rest. */
@@ -316,13 +333,20 @@ static void delete_garbage(gc_state *st, gc_vec *u, gc_result *res, gc_vec *late
         u->len = 0;
         return;
     }
-    if (later) {
+    if (later && later->len == 0) {
         gc_vec tmp = *later; /* swap: later takes U's array, U keeps a spare */
         *later = *u;
         *u = tmp;
         u->len = 0;
         return;
     }
+    size_t need = later ? later->len + u->len : 0, grown = later ? 2 * later->cap : 0;
+    if (later && gc_vec_reserve(later, need <= later->cap || need > grown ? need : grown) == 0) {
+        for (size_t i = 0; i < u->len; i++)
+            later->items[later->len++] = u->items[i];
+        u->len = 0;
+        return;
+    } /* no memory to defer: freed now */
     size_t pos = 0;
     gc_free_step(st, u, &pos, SIZE_MAX);
 }
@@ -330,10 +354,12 @@ static void delete_garbage(gc_state *st, gc_vec *u, gc_result *res, gc_vec *late
 void gc_handle_unreachable(gc_state *st, gc_vec *u, gc_vec *stack, unsigned promote_to,
                            gc_result *res, gc_vec *later)
 {
-    hold(u);
-    move_legacy(st, u, stack, res);
-    bool user_code = handle_weakrefs(st, u);
-    user_code |= finalize(u);
+    survey s = hold(u);
+    if (s.legacy)
+        move_legacy(st, u, stack, res);
+    bool user_code = s.weakrefs && handle_weakrefs(st, u);
+    if (s.finalizers)
+        user_code |= finalize(u);
     if (user_code)
         resurrect(st, u, stack, promote_to);
     delete_garbage(st, u, res, later);

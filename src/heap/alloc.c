@@ -123,9 +123,11 @@ static OM_NOINLINE void *slow_alloc(hp_heap *h, size_t size, size_t align, void 
     if ((mode & HP_MODE_FAULT) && !in_hook && hp_fault_should_fail())
         return NULL; /* hp_fault_should_fail set errno and the message */
     void *p;
-    if ((mode & HP_MODE_DEBUG) && !in_hook)
+    if ((mode & HP_MODE_DEBUG) && !in_hook) {
+        hp_op_enter();
         p = hp_debug_alloc(h, size, align);
-    else
+        hp_op_leave();
+    } else
         p = hp_alloc_generic(h, size, align, HP_KIND_PLAIN);
     if (p && (mode & HP_MODE_HOOKS))
         report_alloc(p, h, caller);
@@ -140,10 +142,13 @@ static OM_NOINLINE void slow_free(hp_pool *pool, void *p)
         hp_heap *owner = HP_LOAD(&pool->heap);
         report_free(p, owner && owner->is_private ? owner : NULL);
     }
-    if (pool->kind == HP_KIND_DEBUG)
+    if (pool->kind == HP_KIND_DEBUG) {
+        hp_op_enter();
         hp_debug_free(p);
-    else
+        hp_op_leave();
+    } else {
         hp_free_generic(pool, p);
+    }
 }
 
 static inline void *alloc_entry(hp_heap *h, size_t size, size_t align, void *caller)
@@ -321,7 +326,9 @@ void *om_realloc(void *p, size_t size)
 size_t om_release(void)
 {
     size_t bytes = 0;
+    hp_op_enter();
     hp_debug_flush(NULL); /* quarantined debug blocks of the global heap */
+    hp_op_leave();
     hp_heap *h = hp_tls_heap;
     if (h != &hp_empty_heap) {
         bytes += hp_heap_purge(h, false);

@@ -118,6 +118,7 @@ static void check_heap(const hp_heap *h, check_totals *t)
 
 static void check_segments(size_t *large_live)
 {
+    size_t pools[HP_NCLASSES] = {0};
     for (hp_segment *s = hp_segments_first(); s; s = s->next) {
         if (s->magic != (HP_SEGMENT_MAGIC ^ (uintptr_t)s))
             BAD("segment %p has a bad magic word", (void *)s);
@@ -145,8 +146,9 @@ static void check_segments(size_t *large_live)
                 i++;
                 continue;
             }
-            if (free_bit || p->alias || i + p->span > HP_SLOTS)
+            if (free_bit || p->alias || i + p->span > HP_SLOTS || p->cls >= HP_NCLASSES)
                 BAD("arena %p: pool at slot %u is inconsistent", (void *)s, i);
+            pools[p->cls]++;
             for (unsigned j = i + 1; j < i + p->span; j++)
                 if (s->pools[j].alias != j - i || s->pools[j].span || s->pools[j].heap ||
                     ((s->free_slots >> j) & 1))
@@ -155,6 +157,10 @@ static void check_segments(size_t *large_live)
             i += p->span;
         }
     }
+    for (unsigned c = 0; c < HP_NCLASSES; c++)
+        if (pools[c] != hp_class_pools[c])
+            BAD("statistics count %zu pools of class %u, the arenas hold %zu", hp_class_pools[c], c,
+                pools[c]);
 }
 
 size_t om_heap_check(void)

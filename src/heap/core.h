@@ -107,16 +107,21 @@ enum {
     HP_POOL_ZEROED = 0x20 /* a large block straight from the OS: all zero */
 };
 
-/* Three cache lines, by who writes them, so that frees from other threads
- * (which read the first) do not fight the owner's allocations (which write
- * the second):
- *   line 0  fixed while the pool lives: read by every thread
- *   line 1  the owner's: free list, counts, flags, list links
+/* The descriptor, by cache line:
+ *   line 0  everything the owner's pop and push touch (free, used, flags)
+ *           and what a free from any thread reads first (heap, start,
+ *           shift, special): one line per operation on a cold pool
+ *   line 1  the owner's bookkeeping: list links, purge state, key
  *   line 2  thread_free: pushed onto by other threads
- * then the live bitmap. */
+ * then the live bitmap.  A free from another thread reads line 0 while the
+ * owner writes it: one shared line, the price of a single miss for the
+ * owner's own frees, which are the common case. */
 struct __attribute__((aligned(64))) hp_pool {
     hp_heap *heap;   /* owner (atomic); NULL while abandoned, and in alias or free slots */
     uintptr_t start; /* block 0 */
+    hp_block *free;  /* local free list */
+    uint32_t used;   /* live blocks (thread_free ones included) */
+    uint32_t carved; /* blocks 0..carved-1 have been handed to the free list */
     uint64_t recip;  /* ceil(2^40 / block_size): index = off * recip >> 40 */
     size_t block_size;
     uint32_t capacity;   /* blocks that fit */
@@ -127,13 +132,10 @@ struct __attribute__((aligned(64))) hp_pool {
     uint8_t shift;   /* live bit of the block at offset off: off >> shift */
     uint8_t alias;   /* slot i of a pool starting at slot f: i - f (0 in the first) */
     uint8_t slot;
-    uint64_t key; /* secure mode: free-link key */
-    hp_segment *segment;
-
-    hp_block *free __attribute__((aligned(64))); /* local free list */
-    uint32_t used;                               /* live blocks (thread_free ones included) */
-    uint32_t carved; /* blocks 0..carved-1 have been handed to the free list */
     uint8_t flags;
+
+    uint64_t key __attribute__((aligned(64))); /* secure mode: free-link key */
+    hp_segment *segment;
     uint32_t hole_pages;              /* pages given back by hp_pool_purge_pages */
     uint64_t gone[4];                 /* those pages, one bit each (256 at most) */
     hp_pool *next, *prev;             /* heap list (avail / full / large / abandoned) */
@@ -145,6 +147,7 @@ struct __attribute__((aligned(64))) hp_pool {
      * multiply is needed to find it); only block-start bits are ever set. */
     uint64_t live[HP_LIVE_WORDS] __attribute__((aligned(64)));
 };
+_Static_assert(__builtin_offsetof(hp_pool, flags) < 64, "the fast paths' fields fit line 0");
 
 struct hp_segment {
     uint64_t magic;          /* HP_SEGMENT_MAGIC ^ address */
@@ -296,6 +299,12 @@ OM_INTERNAL bool hp_pool_refill(hp_pool *pool);
 OM_INTERNAL uint32_t hp_pool_collect(hp_pool *pool);
 /* Frees block idx locally (owner); checks it is live. */
 OM_INTERNAL void hp_pool_push_local(hp_pool *pool, hp_block *b, size_t idx);
+/* After fork, for a pool whose owner is gone: collects thread_free, then
+ * makes carved, used and the free list agree with the live bitmap (the one
+ * record a half-finished operation cannot leave ambiguous). */
+OM_INTERNAL void hp_pool_rebuild_from_bits(hp_pool *pool);
+/* Blocks waiting on thread_free (no other thread may be collecting). */
+OM_INTERNAL uint32_t hp_pool_pending(const hp_pool *pool);
 /* Pushes onto thread_free (any thread). */
 OM_INTERNAL void hp_pool_push_remote(hp_pool *pool, hp_block *b);
 /* Gives back fully free pages inside the pool; returns bytes.  With
@@ -319,6 +328,10 @@ OM_INTERNAL void hp_purge_tick(void);
 OM_INTERNAL hp_segment *hp_segments_first(void); /* under hp_lock */
 OM_INTERNAL size_t hp_pool_span_for(unsigned cls);
 OM_INTERNAL void hp_segment_stats_locked(om_heap_stats *st);
+
+/* ---- state.c: operations a fork waits for (the debug heap's, see state.c) ---- */
+OM_INTERNAL void hp_op_enter(void);
+OM_INTERNAL void hp_op_leave(void);
 
 /* ---- heapcore.c: heaps ----------------------------------------------------------------- */
 OM_INTERNAL void hp_init(void);
@@ -349,6 +362,8 @@ OM_INTERNAL extern hp_counters hp_retired;
 OM_INTERNAL extern size_t hp_large_count, hp_large_bytes, hp_arena_count, hp_arena_peak;
 OM_INTERNAL extern size_t hp_committed, hp_committed_peak, hp_reserved, hp_returned;
 OM_INTERNAL extern size_t hp_bytes_peak, hp_blocks_peak;
+/* Arena pools per class now (written under hp_lock, read relaxed by stats). */
+OM_INTERNAL extern size_t hp_class_pools[HP_NCLASSES];
 /* Live bytes and blocks of small and medium classes, as of each heap's last
  * refill (atomic adds): what the peaks are measured against between reads. */
 OM_INTERNAL extern int64_t hp_live_bytes, hp_live_blocks;

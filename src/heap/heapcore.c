@@ -264,18 +264,98 @@ hp_heap *hp_thread_heap(void)
     return h;
 }
 
-/* After fork, in the child: every thread heap but the caller's belonged to a
- * thread that does not exist here; its pools are abandoned (lock held). */
+/* ---- after fork, in the child --------------------------------------------------------
+ * Only the thread that called fork exists in the child.  The others may have
+ * stopped anywhere inside a heap operation: a pop or a push half done (the
+ * free list moved, the live bit or used not yet), a pool between two of its
+ * heap's lists, a remote free pushed but not yet counted.  hp_lock was held
+ * across fork, so the segments and the abandoned lists are whole; nothing
+ * else of a gone thread's heap is trusted.  Three phases, lock held:
+ *   1. adopt_orphans    every arena pool whose owner is gone is found through
+ *                       the segments (not its heap's lists), rebuilt from its
+ *                       live bitmap and abandoned;
+ *   2. retire           the gone heaps' records, their lists left unread;
+ *   3. recount          the retired counters are set so that the totals
+ *                       match what the pools hold (a gone thread may have
+ *                       moved a block without counting it, or the reverse).
+ * Blocks a gone thread had just popped (live bit set) stay live: leaked in
+ * the child, never handed out twice.  Private heaps are left as they are:
+ * a private heap used by a thread that is gone cannot be used in the child. */
+
+static bool gone_in_child(const hp_heap *h)
+{
+    return h && !h->is_private && h != hp_tls_heap;
+}
+
+static void adopt_orphans_locked(void)
+{
+    for (hp_segment *s = hp_segments_first(); s; s = s->next) {
+        if (s->kind != HP_SEG_ARENA)
+            continue;
+        for (unsigned i = 1; i < HP_SLOTS; i++) {
+            hp_pool *p = &s->pools[i];
+            if (!p->span || !gone_in_child(p->heap))
+                continue;
+            hp_pool_rebuild_from_bits(p);
+            p->flags &= (uint8_t) ~(HP_POOL_FULL | HP_POOL_DIRTY);
+            p->dirty_next = p->dirty_prev = NULL;
+            __atomic_store_n(&p->heap, NULL, __ATOMIC_RELEASE);
+            abandoned_push(p->kind, p->cls, p); /* empty ones go back at om_release */
+        }
+    }
+}
+
+/* Live blocks per class as the pools hold them (remote frees not collected
+ * yet are not live), and live large blocks. */
+static void count_held_locked(uint64_t held[HP_NCLASSES], uint64_t *large)
+{
+    memset(held, 0, HP_NCLASSES * sizeof *held);
+    *large = 0;
+    for (hp_segment *s = hp_segments_first(); s; s = s->next) {
+        if (s->kind != HP_SEG_ARENA) {
+            *large += s->pools[0].used;
+            continue;
+        }
+        for (unsigned i = 1; i < HP_SLOTS; i++) {
+            const hp_pool *p = &s->pools[i];
+            if (!p->span)
+                continue;
+            uint64_t n = 0;
+            for (size_t w = 0; w < p->live_words; w++)
+                n += (uint64_t)__builtin_popcountll(p->live[w]);
+            held[p->cls] += n - hp_pool_pending(p);
+        }
+    }
+}
+
+static void recount_locked(void)
+{
+    uint64_t held[HP_NCLASSES], large;
+    count_held_locked(held, &large);
+    hp_counters alive = {0};
+    for (hp_heap *h = heaps; h; h = h->next) {
+        for (unsigned c = 0; c < HP_NCLASSES; c++)
+            alive.allocs[c] += h->count.allocs[c] - h->count.frees[c];
+        alive.large_allocs += h->count.large_allocs - h->count.large_frees;
+    }
+    /* retired allocs - frees + alive == held, in modular arithmetic */
+    for (unsigned c = 0; c < HP_NCLASSES; c++)
+        hp_retired.frees[c] = hp_retired.allocs[c] + alive.allocs[c] - held[c];
+    hp_retired.large_frees = hp_retired.large_allocs + alive.large_allocs - large;
+}
+
 void hp_heaps_after_fork_child_locked(void)
 {
+    adopt_orphans_locked();
     hp_heap *next;
     for (hp_heap *h = heaps; h; h = next) {
         next = h->next;
-        if (h->is_private || h == hp_tls_heap)
-            continue;
-        abandon_pools_locked(h);
-        heap_record_retire_locked(h);
+        if (gone_in_child(h))
+            heap_record_retire_locked(h);
+        else
+            h->remote_classes = ~0ull; /* a gone thread may have pushed without saying so */
     }
+    recount_locked();
 }
 
 /* ---- adoption and reclaiming of abandoned pools ------------------------------------ */

@@ -135,6 +135,40 @@ static void rebuild(hp_pool *pool)
     memset(pool->gone, 0, sizeof pool->gone);
 }
 
+/* Blocks up to and including the last one with its live bit set. */
+static size_t live_extent(const hp_pool *pool)
+{
+    for (size_t w = pool->live_words; w-- > 0;) {
+        uint64_t bits = HP_LOAD(&pool->live[w]);
+        if (bits) {
+            size_t g = w * 64 + 63 - (size_t)__builtin_clzll(bits);
+            return (size_t)((((uint64_t)g << pool->shift) * pool->recip) >> 40) + 1;
+        }
+    }
+    return 0;
+}
+
+void hp_pool_rebuild_from_bits(hp_pool *pool)
+{
+    hp_pool_collect(pool);
+    size_t extent = live_extent(pool);
+    if (pool->carved < extent)
+        pool->carved = (uint32_t)extent; /* a carve stopped before its count was stored */
+    size_t live = 0;
+    for (size_t w = 0; w < pool->live_words; w++)
+        live += (size_t)__builtin_popcountll(HP_LOAD(&pool->live[w]));
+    pool->used = (uint32_t)live;
+    rebuild(pool);
+}
+
+uint32_t hp_pool_pending(const hp_pool *pool)
+{
+    uint32_t n = 0;
+    for (hp_block *b = (hp_block *)HP_LOAD(&pool->thread_free); b; b = hp_decode(pool, b, b->next))
+        n++;
+    return n;
+}
+
 void hp_invalid_free(const void *p, const char *why)
 {
     om_fatal("invalid free of %p (%s)", p, why);

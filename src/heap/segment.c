@@ -200,6 +200,7 @@ hp_pool *hp_arena_take_pool(hp_heap *h, unsigned cls, unsigned kind)
     if (first + n == HP_SLOTS)
         bytes -= s->guard;
     hp_pool_init(pool, s, start, bytes, cls, hp_class_size(cls), kind);
+    HP_STORE(&hp_class_pools[cls], hp_class_pools[cls] + 1);
     pool->slot = (uint8_t)first;
     __atomic_store_n(&pool->span, (uint16_t)n, __ATOMIC_RELEASE);
     __atomic_store_n(&pool->heap, h, __ATOMIC_RELEASE);
@@ -215,6 +216,7 @@ void hp_arena_return_pool_locked(hp_pool *pool)
     uint64_t run = ((n >= 64 ? ~0ull : (1ull << n) - 1)) << first;
     add_committed((ptrdiff_t)((size_t)pool->hole_pages * os_page_size()));
     pool->hole_pages = 0;
+    HP_STORE(&hp_class_pools[pool->cls], hp_class_pools[pool->cls] - 1);
     HP_STORE(&pool->heap, NULL);
     for (size_t i = first; i < first + n; i++) {
         HP_STORE(&s->pools[i].span, (uint16_t)0);

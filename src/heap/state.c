@@ -8,9 +8,19 @@
  *
  * Fork: the parent takes hp_lock before fork (so no arena, heap list or
  * large cache is half-changed in the child), both sides release it after;
- * the child then abandons the thread heaps of the threads that did not
- * survive the fork, so their pools can be adopted or released.
+ * the child then rebuilds the pools of the threads that did not survive the
+ * fork from their live bitmaps and abandons them (heapcore.c says how), so
+ * a fast-path pop or push cut off half-way costs at most a leaked block.
+ * Operations of the debug heap write more than the core can rebuild (a
+ * header, a fill, a quarantine entry), so they run inside hp_op_enter /
+ * hp_op_leave, and the prepare handler first closes that door and waits,
+ * at most FORK_WAIT_NS, for the ones inside to come out:
+ *
+ *     thread:  enter -> [ header, fill, quarantine, core pop/push ] -> leave
+ *     fork:    pending = 1; wait until nobody is inside; lock; fork; pending = 0
  */
+#include <sched.h>
+
 #include "heap/core.h"
 
 hp_pool hp_empty_pool; /* free == NULL: every pop on it misses */
@@ -26,6 +36,7 @@ hp_counters hp_retired;
 size_t hp_large_count, hp_large_bytes, hp_arena_count, hp_arena_peak;
 size_t hp_committed, hp_committed_peak, hp_reserved, hp_returned;
 size_t hp_bytes_peak, hp_blocks_peak;
+size_t hp_class_pools[HP_NCLASSES];
 int64_t hp_live_bytes, hp_live_blocks;
 
 void hp_mode_set(unsigned bits)
@@ -37,16 +48,58 @@ void hp_mode_clear(unsigned bits)
     __atomic_fetch_and(&hp_mode, ~bits, __ATOMIC_SEQ_CST);
 }
 
+/* ---- operations a fork must not cut in two -------------------------------------
+ * The bounded wait is the safety net for a prepare handler that runs after
+ * another handler took a lock an operation inside is waiting for. */
+#define FORK_WAIT_NS 200000000u /* 200 ms */
+
+static unsigned ops_inside;               /* threads inside an operation (atomic) */
+static unsigned fork_pending;             /* the door is closed (atomic) */
+static OM_THREAD_LOCAL unsigned op_depth; /* this thread's nesting */
+
+void hp_op_enter(void)
+{
+    if (op_depth++)
+        return;
+    for (;;) {
+        __atomic_fetch_add(&ops_inside, 1, __ATOMIC_SEQ_CST);
+        if (!__atomic_load_n(&fork_pending, __ATOMIC_SEQ_CST))
+            return;
+        __atomic_fetch_sub(&ops_inside, 1, __ATOMIC_SEQ_CST);
+        while (__atomic_load_n(&fork_pending, __ATOMIC_ACQUIRE))
+            sched_yield();
+    }
+}
+
+void hp_op_leave(void)
+{
+    if (--op_depth == 0)
+        __atomic_fetch_sub(&ops_inside, 1, __ATOMIC_RELEASE);
+}
+
+static void wait_for_ops(void)
+{
+    __atomic_store_n(&fork_pending, 1, __ATOMIC_SEQ_CST);
+    unsigned mine = op_depth ? 1 : 0; /* fork called from inside an operation */
+    uint64_t deadline = om_now_ns() + FORK_WAIT_NS;
+    while (__atomic_load_n(&ops_inside, __ATOMIC_ACQUIRE) > mine && om_now_ns() < deadline)
+        sched_yield();
+}
+
 static void before_fork(void)
 {
+    wait_for_ops();
     pthread_mutex_lock(&hp_lock);
 }
 static void after_fork_parent(void)
 {
     pthread_mutex_unlock(&hp_lock);
+    __atomic_store_n(&fork_pending, 0, __ATOMIC_RELEASE);
 }
 static void after_fork_child(void)
 {
+    __atomic_store_n(&ops_inside, op_depth ? 1u : 0u, __ATOMIC_RELAXED);
+    __atomic_store_n(&fork_pending, 0, __ATOMIC_RELEASE);
     pthread_mutex_init(&hp_lock, NULL);
     pthread_mutex_lock(&hp_lock);
     hp_heaps_after_fork_child_locked();

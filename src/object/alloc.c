@@ -50,9 +50,9 @@ static om_object **parked_link(om_object *o)
     return (om_object **)(void *)((char *)o + sizeof(om_object));
 }
 
-static om_object *freelist_pop(om_runtime *rt, size_t size)
+static inline om_object *freelist_pop(om_runtime *rt, size_t size)
 {
-    ob_freelist *fl = &rt->freelists[(size - 1) / 16];
+    ob_freelist *fl = &rt->freelists[ob_freelist_class(size)];
     om_object *o = fl->head;
     if (o) {
         om_assert_internal(o->ob_type == &ob_freelist_type);
@@ -70,17 +70,9 @@ bool ob_freelist_push(om_runtime *rt, om_object *o)
     if (size < 32 || size > OM_FREELIST_MAX_SIZE)
         return false;
     /* The largest class the block can serve (a debug block's usable size is
-     * its request, not a multiple of 16); pops take class (request-1)/16. */
-    ob_freelist *fl = &rt->freelists[size / 16 - 1];
-    if (fl->count >= OB_FREELIST_MAX_BLOCKS)
-        return false;
-    o->ob_type = &ob_freelist_type;
-    o->ob_refcnt = 0;
-    o->ob_gc = OB_FREED_GC;
-    *parked_link(o) = fl->head;
-    fl->head = o;
-    fl->count++;
-    return true;
+     * its request, not always a multiple of 16); pops take class
+     * ob_freelist_class(request). */
+    return ob_freelist_park(rt, o, size / 16 - 1);
 }
 
 void ob_freelists_clear(om_runtime *rt)
@@ -146,42 +138,82 @@ static void maybe_collect(om_runtime *rt)
         rt->gc_on_alloc(rt);
 }
 
-static om_object *alloc_object(om_runtime *rt, const om_type *type, size_t size)
+/* Writes the header and the counters of the fresh block o. */
+static inline om_object *init_object(om_runtime *rt, om_object *o, const om_type *type,
+                                     size_t size, uint32_t gc)
 {
-    if (OM_UNLIKELY(!rt || !type)) {
-        om_set_error("om_new: %s is NULL", rt ? "the type" : "the runtime");
-        return NULL;
-    }
-    if (OM_UNLIKELY(size < sizeof(om_object))) {
-        om_set_error("om_new: type %s: size %zu is smaller than the object header",
-                     type->name ? type->name : "?", size);
-        return NULL;
-    }
-    bool gc = (type->flags & OM_TYPE_GC) != 0;
-    if (gc && OM_UNLIKELY(rt->young_count > rt->young_threshold))
-        maybe_collect(rt);
-    om_object *o = NULL;
-    if ((type->flags & OM_TYPE_FREELIST) && size <= OM_FREELIST_MAX_SIZE && size > 16)
-        o = freelist_pop(rt, size);
-    if (!o) {
-        o = hp_heap_alloc(rt->heap, size);
-        if (OM_UNLIKELY(!o)) {
-            om_set_error("out of memory: cannot allocate a %s object of %zu bytes", type->name,
-                         size);
-            errno = ENOMEM;
-            return NULL;
-        }
-    }
     zero_body(o, size);
     o->ob_type = type;
     o->ob_refcnt = 1;
-    o->ob_gc = gc ? OM_GC_TRACKED : 0;
+    o->ob_gc = gc; /* OM_TYPE_GC == OM_GC_TRACKED */
     rt->young_count += gc;
     rt->live_objects++;
     rt->allocated++;
+    return o;
+}
+
+static OM_COLD OM_NOINLINE om_object *out_of_memory(const om_type *type, size_t size)
+{
+    om_set_error("out of memory: cannot allocate a %s object of %zu bytes", type->name, size);
+    errno = ENOMEM;
+    return NULL;
+}
+
+static OM_COLD OM_NOINLINE om_object *bad_request(om_runtime *rt, const om_type *type,
+                                                  size_t size)
+{
+    if (!rt || !type)
+        om_set_error("om_new: %s is NULL", rt ? "the type" : "the runtime");
+    else
+        om_set_error("om_new: type %s: size %zu is smaller than the object header",
+                     type->name ? type->name : "?", size);
+    return NULL;
+}
+
+/* A block for an instance of size bytes of a type with a free list: the
+ * newest parked block of its class, else a rounded-up one from the heap. */
+static inline om_object *alloc_pooled(om_runtime *rt, size_t size)
+{
+    if (OM_UNLIKELY(size <= 16 || size > OM_FREELIST_MAX_SIZE))
+        return hp_heap_alloc(rt->heap, size);
+    om_object *o = freelist_pop(rt, size);
+    return o ? o : hp_heap_alloc(rt->heap, ob_freelist_request(size));
+}
+
+/* The general path: a collection due, the tracer's hook. */
+static OM_NOINLINE om_object *alloc_general(om_runtime *rt, const om_type *type, size_t size)
+{
+    uint32_t gc = type->flags & OM_TYPE_GC;
+    if (gc && OM_UNLIKELY(rt->young_count > rt->young_threshold))
+        maybe_collect(rt);
+    om_object *o = (type->flags & OM_TYPE_FREELIST) ? alloc_pooled(rt, size)
+                                                    : hp_heap_alloc(rt->heap, size);
+    if (OM_UNLIKELY(!o))
+        return out_of_memory(type, size);
+    init_object(rt, o, type, size, gc);
     if (OM_UNLIKELY(rt->trace_on_new != NULL))
         rt->trace_on_new(rt, o);
     return o;
+}
+
+_Static_assert(OM_TYPE_GC == OM_GC_TRACKED, "a GC type's flag is its objects' tracked bit");
+
+/* The fast path decides with one test whether anything but "allocate, write
+ * the header, count" is due: a bad request, a tracer to tell, a collection
+ * to start. */
+static inline om_object *alloc_object(om_runtime *rt, const om_type *type, size_t size)
+{
+    if (OM_UNLIKELY(!rt || !type || size < sizeof(om_object)))
+        return bad_request(rt, type, size);
+    uint32_t flags = type->flags, gc = flags & OM_TYPE_GC;
+    bool collect = gc && rt->young_count > rt->young_threshold;
+    if (OM_UNLIKELY(collect | (rt->trace_on_new != NULL)))
+        return alloc_general(rt, type, size);
+    om_object *o = (flags & OM_TYPE_FREELIST) ? alloc_pooled(rt, size)
+                                              : hp_heap_alloc(rt->heap, size);
+    if (OM_UNLIKELY(!o))
+        return out_of_memory(type, size);
+    return init_object(rt, o, type, size, gc);
 }
 
 om_object *om_new(om_runtime *rt, const om_type *type)

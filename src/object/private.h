@@ -10,8 +10,49 @@
 #include "object/object.h"
 
 /* object/alloc.c: parks the block of the dead object o on its free list;
- * false when the list is full or the block fits no class. */
+ * false when the list is full or the block fits no class.  Asks the heap
+ * for the block's usable size: for variable-sized types. */
 OM_INTERNAL bool ob_freelist_push(om_runtime *rt, om_object *o);
+
+/* The free-list class that serves requests of size bytes (17..128), and
+ * holds blocks of at least 16 * (class + 1) usable bytes. */
+static inline size_t ob_freelist_class(size_t size)
+{
+    return (size - 1) / 16;
+}
+
+/* Bytes om_new asks the heap for, for an instance of size bytes of a type
+ * with OM_TYPE_FREELIST: rounded up to its class's block size, so that any
+ * block of the type fits its class, debug blocks (whose usable size is
+ * their request) included, and a fixed-size type's block parks in class
+ * ob_freelist_class(basicsize) without asking the heap its size. */
+static inline size_t ob_freelist_request(size_t size)
+{
+    return (size + 15) & ~(size_t)15;
+}
+
+/* True if the dead objects of type park by class ob_freelist_class(basicsize)
+ * (fixed-size, 17..OM_FREELIST_MAX_SIZE bytes). */
+static inline bool ob_freelist_fixed(const om_type *type)
+{
+    return type->itemsize == 0 && type->basicsize > 16 &&
+           type->basicsize <= OM_FREELIST_MAX_SIZE;
+}
+
+/* Parks the dead object o on free list class cls; false when it is full. */
+static inline bool ob_freelist_park(om_runtime *rt, om_object *o, size_t cls)
+{
+    ob_freelist *fl = &rt->freelists[cls];
+    if (OM_UNLIKELY(fl->count >= OB_FREELIST_MAX_BLOCKS))
+        return false;
+    o->ob_type = &ob_freelist_type;
+    o->ob_refcnt = 0;
+    o->ob_gc = OB_FREED_GC;
+    memcpy((char *)o + sizeof(om_object), &fl->head, sizeof fl->head);
+    fl->head = o;
+    fl->count++;
+    return true;
+}
 
 /* The next block on a free list after the parked block o. */
 static inline om_object *ob_freelist_next(const om_object *o)
@@ -25,8 +66,13 @@ static inline om_object *ob_freelist_next(const om_object *o)
  * back to the heap. */
 static inline void ob_free_block(om_runtime *rt, om_object *o, const om_type *type)
 {
-    if ((type->flags & OM_TYPE_FREELIST) && !rt->tearing_down && ob_freelist_push(rt, o))
-        return;
+    if (OM_UNLIKELY(type->flags & OM_TYPE_FREELIST) && !rt->tearing_down) {
+        bool parked = ob_freelist_fixed(type)
+                          ? ob_freelist_park(rt, o, ob_freelist_class(type->basicsize))
+                          : ob_freelist_push(rt, o);
+        if (parked)
+            return;
+    }
 #if OM_DEBUG >= 1
     o->ob_type = OB_FREED_TYPE;
     o->ob_refcnt = 0;

@@ -120,13 +120,10 @@ static void drain(om_runtime *rt)
     }
 }
 
-void om_object_release(om_object *o)
+/* The general path: a finalizer, weak references, a collector or tracer to
+ * tell, a free list, or a chain deep enough to defer. */
+static OM_NOINLINE void release_general(om_runtime *rt, om_object *o, uint32_t depth)
 {
-    om_runtime *rt = ob_runtime_of(o);
-    om_assert(o->ob_refcnt == 0);
-    uint32_t depth = ++rt->release_depth;
-    if (OM_UNLIKELY(depth > rt->max_depth))
-        rt->max_depth = depth;
     if (prepare(rt, o)) {
         if (OM_LIKELY(depth <= OB_RELEASE_MAX_DEPTH)) {
             destroy(rt, o);
@@ -136,9 +133,46 @@ void om_object_release(om_object *o)
             rt->deferred_count++;
         }
     }
-    if (depth == 1)
+}
+
+/* True when releasing o is "dealloc, count, free": no finalizer, no weak
+ * references, no collector phase, no tracer, no deferral.  The
+ * type and object words are in cache already (the decref read them). */
+static inline bool release_is_plain(const om_runtime *rt, const om_object *o, uint32_t depth)
+{
+    const om_type *type = o->ob_type;
+    uintptr_t slow = (uintptr_t)type->finalize | (uintptr_t)rt->trace_on_free;
+    uint32_t bits = (o->ob_gc & (OM_GC_WEAKREFS | OM_GC_PHASE_MASK)) |
+                    (depth > OB_RELEASE_MAX_DEPTH);
+    return (slow | bits) == 0;
+}
+
+/* destroy for a plain release, with the type read once, before dealloc. */
+static inline void destroy_plain(om_runtime *rt, om_object *o, const om_type *type)
+{
+    uint32_t gc = type->flags & OM_TYPE_GC;
+    if (type->dealloc)
+        type->dealloc(o); /* may release children: read young_count after */
+    rt->live_objects--;
+    rt->released++;
+    rt->young_count -= gc && rt->young_count > 0;
+    ob_free_block(rt, o, type);
+}
+
+void om_object_release(om_object *o)
+{
+    om_runtime *rt = ob_runtime_of(o);
+    om_assert(o->ob_refcnt == 0);
+    uint32_t depth = ++rt->release_depth;
+    if (OM_UNLIKELY(depth > rt->max_depth))
+        rt->max_depth = depth;
+    if (OM_LIKELY(release_is_plain(rt, o, depth)))
+        destroy_plain(rt, o, o->ob_type);
+    else
+        release_general(rt, o, depth);
+    if (OM_UNLIKELY(depth == 1) && rt->deferred)
         drain(rt);
-    rt->release_depth--;
+    rt->release_depth = depth - 1;
 }
 
 /* True if o looks freed: poisoned (debug builds), parked on a free list, or

@@ -34,13 +34,22 @@ OM_INTERNAL void tr_unmap(void *p, size_t bytes);
 OM_INTERNAL void tr_map_fail_after(uint64_t n);
 
 /* ---- store.c: the table of traces, keyed by address -------------------------
- * 16 bytes a slot; sizes of 4 GiB and more live in a small side list. */
+ * 16 bytes a slot; sizes of 4 GiB and more live in a small side list.  The
+ * key word holds the address shifted up by TR_DISP_BITS and, below it, how
+ * far the slot lies from the address's home (Robin Hood probing). */
+#define TR_DISP_BITS 8
+#define TR_DISP_MAX  ((1u << TR_DISP_BITS) - 1) /* a longer probe grows the table */
+#define TR_ADDR_BITS (64 - TR_DISP_BITS)        /* 56: user space with 5-level tables */
 typedef struct tr_slot {
-    uintptr_t addr; /* 0: empty */
-    uint32_t size;  /* TR_SIZE_BIG: see the side list */
+    uint64_t key;  /* addr << TR_DISP_BITS | displacement; 0: empty */
+    uint32_t size; /* TR_SIZE_BIG: see the side list */
     uint32_t tb;
 } tr_slot;
 #define TR_SIZE_BIG UINT32_MAX
+static inline uintptr_t tr_slot_addr(const tr_slot *s)
+{
+    return (uintptr_t)(s->key >> TR_DISP_BITS);
+}
 
 typedef struct tr_big {
     uintptr_t addr;
@@ -53,6 +62,10 @@ typedef struct tr_table {
     size_t count; /* live traces */
     tr_big *big;
     size_t nbig, capbig;
+    /* slots and cap again, readable with no lock for tr_table_prefetch (a
+     * stale pair only prefetches a useless line: prefetches never fault) */
+    _Atomic(tr_slot *) hint_slots;
+    _Atomic size_t hint_cap;
 } tr_table;
 
 OM_INTERNAL int tr_table_insert(tr_table *t, uintptr_t addr, size_t size, uint32_t tb);
@@ -60,6 +73,11 @@ OM_INTERNAL int tr_table_insert(tr_table *t, uintptr_t addr, size_t size, uint32
 OM_INTERNAL bool tr_table_remove(tr_table *t, uintptr_t addr, size_t *size, uint32_t *tb);
 OM_INTERNAL bool tr_table_find(const tr_table *t, uintptr_t addr, size_t *size, uint32_t *tb);
 OM_INTERNAL void tr_table_clear(tr_table *t);
+/* Starts loading the slot where addr's trace is or would go, with no lock
+ * held, so that the miss overlaps the hook's other work. */
+OM_INTERNAL void tr_table_prefetch(const tr_table *t, uintptr_t addr);
+/* The home slot of addr in a table of cap slots (for tests). */
+OM_INTERNAL size_t tr_table_home(uintptr_t addr, size_t cap);
 OM_INTERNAL size_t tr_table_bytes(const tr_table *t);
 /* The size of a slot (the side list for big ones). */
 OM_INTERNAL size_t tr_slot_size(const tr_table *t, const tr_slot *s);
@@ -79,7 +97,7 @@ typedef struct tr_tbs {
     tr_tb **byid;    /* id -> record */
     size_t capid;    /* entries of byid */
     uint32_t count;  /* ids handed out */
-    uint32_t *index; /* open addressing over ids + 1 (0: empty) */
+    uint64_t *index; /* open addressing: hash's top 32 bits << 32 | id + 1 (0: empty) */
     size_t capindex;
     char *chunk; /* the chunk records are carved from */
     size_t chunk_used, chunk_size;

@@ -4,14 +4,18 @@
  * Most programs allocate from a few thousand places, each many times, so a
  * trace names its traceback by a 32-bit id and the frames are kept once:
  *
- *     index (open addressing, 2^k slots of id + 1)
+ *     index (open addressing, 2^k slots of tag << 32 | id + 1)
  *        |
  *        v
  *     byid[id] ---> record in a chunk: hash, domain, nframe, counters, frames[]
  *
  * Records never move (they are carved from CHUNK-byte mappings), so a
  * pointer to one stays valid until tr_tbs_clear.  The index is kept at most
- * half full; ids are dense, so byid grows by doubling.  The caller holds the
+ * half full; ids are dense, so byid grows by doubling.  An index slot keeps
+ * the top half of its record's hash beside the id, so a probe that meets
+ * another traceback rejects it without loading the record (a cache miss
+ * each: with deep native stacks nearly every allocation has a traceback of
+ * its own, and the index holds hundreds of thousands).  The caller holds the
  * tracer's lock.
  */
 #include <string.h>
@@ -40,17 +44,25 @@ static bool same(const tr_tb *r, uint64_t h, uint32_t domain, const uintptr_t *f
            memcmp(r->frames, frames, n * sizeof *frames) == 0;
 }
 
+#define TAG_MASK 0xffffffff00000000ull
+
+static inline uint64_t entry_of(uint64_t hash, uint32_t id)
+{
+    return (hash & TAG_MASK) | ((uint64_t)id + 1);
+}
+
 static int grow_index(tr_tbs *t)
 {
     size_t cap = t->capindex ? t->capindex * 2 : MIN_INDEX;
-    uint32_t *index = tr_map(cap * sizeof *index);
+    uint64_t *index = tr_map(cap * sizeof *index);
     if (!index)
         return -1;
     for (uint32_t id = 0; id < t->count; id++) {
-        size_t i = t->byid[id]->hash & (cap - 1);
+        uint64_t h = t->byid[id]->hash;
+        size_t i = h & (cap - 1);
         while (index[i])
             i = (i + 1) & (cap - 1);
-        index[i] = id + 1;
+        index[i] = entry_of(h, id);
     }
     tr_unmap(t->index, t->capindex * sizeof *t->index);
     t->bytes += (cap - t->capindex) * sizeof *index;
@@ -112,7 +124,10 @@ uint32_t tr_tbs_intern(tr_tbs *t, uint32_t domain, const uintptr_t *frames, unsi
     uint64_t h = hash_frames(domain, frames, n);
     if (t->capindex) {
         for (size_t i = h & (t->capindex - 1); t->index[i]; i = (i + 1) & (t->capindex - 1)) {
-            uint32_t id = t->index[i] - 1;
+            uint64_t e = t->index[i];
+            if ((e ^ h) & TAG_MASK)
+                continue;
+            uint32_t id = (uint32_t)e - 1;
             if (same(t->byid[id], h, domain, frames, n, total))
                 return id;
         }
@@ -138,7 +153,7 @@ uint32_t tr_tbs_intern(tr_tbs *t, uint32_t domain, const uintptr_t *frames, unsi
     size_t i = h & (t->capindex - 1);
     while (t->index[i])
         i = (i + 1) & (t->capindex - 1);
-    t->index[i] = id + 1;
+    t->index[i] = entry_of(h, id);
     return id;
 }
 

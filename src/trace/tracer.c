@@ -135,26 +135,48 @@ static void note_peaks(tr_state *g)
     }
 }
 
-/* The last one-frame traceback this thread interned: a loop allocating at
- * one place skips the hash and the probe.  epoch + 1, so that the zeroed
- * record of a new thread never matches. */
-static OM_THREAD_LOCAL struct {
-    uintptr_t word;
-    const void *heap;
+/* Each thread's last one-frame tracebacks, direct-mapped by frame word and
+ * heap: a site seen lately maps to its traceback id with one compare, no
+ * hash of the frames, no scan of the domains and no probe of the index.
+ * Read and written under the tracer's lock (which the insert that follows
+ * needs anyway); `epoch` is the tracer's epoch + 1 when the entries were
+ * made, so that a new thread's zeroed cache, or one from before a clear,
+ * never matches. */
+#define SITE_CACHE 32 /* entries a thread; a power of two */
+static OM_THREAD_LOCAL struct site_cache {
     uint64_t epoch;
-    uint32_t tb;
-} last_tb;
+    struct {
+        uintptr_t word;
+        const void *heap;
+        uint32_t tb;
+    } e[SITE_CACHE];
+} site_cache;
+
+static inline unsigned site_slot(uintptr_t word, const void *heap)
+{
+    uint64_t h = ((uint64_t)word ^ (uint64_t)(uintptr_t)heap) * 0x9e3779b97f4a7c15ull;
+    return (unsigned)(h >> 32) & (SITE_CACHE - 1);
+}
 
 static uint32_t intern(tr_state *g, const void *heap, const uintptr_t *frames, unsigned n,
                        unsigned total)
 {
-    if (n == 1 && last_tb.epoch == g->epoch + 1 && last_tb.word == frames[0] &&
-        last_tb.heap == heap)
-        return last_tb.tb;
+    if (n != 1 || total != 1) /* deeper stacks: one hash of all their frames */
+        return tr_tbs_intern(&g->tbs, tr_domain_of_heap(heap), frames, n, total);
+    struct site_cache *c = &site_cache;
+    if (c->epoch == 0) {
+        memset(c->e, 0, sizeof c->e);
+        c->epoch = g->epoch + 1;
+    }
+    unsigned i = site_slot(frames[0], heap);
+    if (c->e[i].word == frames[0] && c->e[i].heap == heap && frames[0])
+        return c->e[i].tb;
     uint32_t tb = tr_tbs_intern(&g->tbs, tr_domain_of_heap(heap), frames, n, total);
-    if (n == 1 && tb != TR_NO_TB)
-        last_tb.word = frames[0], last_tb.heap = heap, last_tb.epoch = g->epoch + 1,
-        last_tb.tb = tb;
+    if (tb != TR_NO_TB) {
+        c->e[i].word = frames[0];
+        c->e[i].heap = heap;
+        c->e[i].tb = tb;
+    }
     return tb;
 }
 
@@ -187,10 +209,11 @@ static void on_alloc(void *p, size_t size, hp_heap *heap, void *caller)
         if (!size)
             return;
     }
+    tr_state *g = &tr_global;
+    tr_table_prefetch(&g->table, (uintptr_t)p);
     uintptr_t frames[OM_TRACE_MAX_FRAMES];
     unsigned total;
     unsigned n = tr_capture(frames, (unsigned)nframe, caller, &total);
-    tr_state *g = &tr_global;
     tr_lock(g);
     if (g->tracing) {
         record(g, (uintptr_t)p, size, heap, frames, n, total);
@@ -211,6 +234,7 @@ static void on_free(void *p, size_t size, hp_heap *heap)
         !atomic_load_explicit(&sample_filter[filter_slot((uintptr_t)p)], memory_order_relaxed))
         return;
     tr_state *g = &tr_global;
+    tr_table_prefetch(&g->table, (uintptr_t)p);
     tr_lock(g);
     size_t traced;
     uint32_t tb;
@@ -421,7 +445,7 @@ static void copy_raw(tr_state *g, tr_raw *raw, char *mem)
     size_t k = 0;
     for (size_t i = 0; i < g->table.cap; i++) {
         const tr_slot *s = &g->table.slots[i];
-        if (s->addr)
+        if (s->key)
             raw->traces[k++] = (struct tr_raw_trace){tr_slot_size(&g->table, s), s->tb};
     }
     mem += raw->ntraces * sizeof *raw->traces;

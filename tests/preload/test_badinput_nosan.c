@@ -60,7 +60,7 @@ static void real_capture_cut_anywhere(void **state)
                      0);
     assert_int_equal(pt_runf(out, sizeof out, "cd '%s' && stat -c %%s real.cap", dir), 0);
     long size = atol(out);
-    assert_true(size > 3000);
+    assert_true(size > 1500); /* whole blocks of events to cut through (about 2.5 KB) */
     for (long cut = 5; cut < size; cut += size / 37) {
         int rc = pt_runf(out, sizeof out,
                          "cd '%s' && head -c %ld real.cap > cut.cap && timeout 20 '%s' report -q "

@@ -1,5 +1,6 @@
 /* The tracer's tables, on their own: the trace table against a reference
- * model under random inserts and removes (backward-shift deletion), big
+ * model under random inserts and removes (Robin Hood, backward-shift
+ * deletion), runs too long for a displacement, big
  * sizes, tracebacks interned once, and the table's memory per trace. */
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,54 @@ static void table_costs_at_most_30_bytes_a_trace(void **state)
     tr_table_clear(&t);
 }
 
+/* 300 addresses with one home: a run longer than a displacement can say
+ * (255) makes the table grow before anything moves, and every trace stays
+ * findable and removable. */
+static void a_run_too_long_grows_the_table(void **state)
+{
+    (void)state;
+    enum { N = 300, CAP = 1024 };
+    static uintptr_t addrs[N];
+    size_t n = 0;
+    for (uintptr_t a = 16; n < N; a += 16)
+        if (tr_table_home(a, CAP) == 5)
+            addrs[n++] = a;
+    tr_table t = {0};
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal(tr_table_insert(&t, addrs[i], i + 1, (uint32_t)i), 0);
+    assert_int_equal(t.count, N);
+    assert_true(t.cap > CAP);
+    size_t size;
+    uint32_t tb;
+    for (size_t i = 0; i < N; i++) {
+        assert_true(tr_table_find(&t, addrs[i], &size, &tb));
+        assert_int_equal(size, i + 1);
+        assert_int_equal(tb, i);
+    }
+    for (size_t i = 0; i < N; i += 2)
+        assert_true(tr_table_remove(&t, addrs[i], &size, &tb));
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal(tr_table_find(&t, addrs[i], &size, &tb), i % 2 == 1);
+    tr_table_clear(&t);
+}
+
+/* A key word keeps 56 bits of address: one above that is refused, not
+ * stored under another address. */
+static void addresses_past_56_bits_are_refused(void **state)
+{
+    (void)state;
+    tr_table t = {0};
+    uintptr_t high = (uintptr_t)1 << 60;
+    assert_int_equal(tr_table_insert(&t, high | 0x10, 1, 0), -1);
+    assert_int_equal(tr_table_insert(&t, 0x10, 2, 1), 0);
+    size_t size;
+    uint32_t tb;
+    assert_false(tr_table_find(&t, high | 0x10, &size, &tb));
+    assert_true(tr_table_find(&t, 0x10, &size, &tb));
+    assert_int_equal(size, 2);
+    tr_table_clear(&t);
+}
+
 static void tracebacks_are_interned_once(void **state)
 {
     (void)state;
@@ -132,6 +181,8 @@ int main(void)
         cmocka_unit_test(random_ops_agree_with_a_model),
         cmocka_unit_test(big_sizes_keep_their_size),
         cmocka_unit_test(table_costs_at_most_30_bytes_a_trace),
+        cmocka_unit_test(a_run_too_long_grows_the_table),
+        cmocka_unit_test(addresses_past_56_bits_are_refused),
         cmocka_unit_test(tracebacks_are_interned_once),
         cmocka_unit_test(out_of_memory_fails_softly),
     };

@@ -184,6 +184,51 @@ static void statistics_by_line_and_file(void **state)
     assert_int_equal(om_trace_stop(), 0);
 }
 
+/* Three sites taken in turn, before and after a clear: each block keeps the
+ * traceback of its own line (the per-thread site cache may never hand out
+ * another site's id, nor an id from before the clear). */
+static void interleaved_sites_keep_their_own_tracebacks(void **state)
+{
+    (void)state;
+    enum { PER_SITE = 30 };
+    void *kept[3 * PER_SITE];
+    unsigned lines[3];
+    assert_int_equal(om_trace_start(1), 0);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 3 * PER_SITE; i++) {
+            int k = round ? 2 - i % 3 : i % 3;
+            if (k == 0) {
+                lines[0] = __LINE__ + 1;
+                kept[i] = om_malloc(16);
+            } else if (k == 1) {
+                lines[1] = __LINE__ + 1;
+                kept[i] = om_malloc(32);
+            } else {
+                lines[2] = __LINE__ + 1;
+                kept[i] = om_malloc(48);
+            }
+        }
+        om_trace_snapshot *s = om_trace_take_snapshot();
+        assert_non_null(s);
+        om_trace_stats *st = om_trace_snapshot_statistics(s, OM_TRACE_BY_LINENO, false);
+        assert_non_null(st);
+        assert_int_equal(st->n, 3);
+        for (size_t j = 0; j < st->n; j++) {
+            unsigned line = st->items[j].traceback.frames[0].lineno;
+            int k = line == lines[0] ? 0 : line == lines[1] ? 1 : line == lines[2] ? 2 : -1;
+            assert_true(k >= 0);
+            assert_int_equal(st->items[j].count, PER_SITE);
+            assert_true(st->items[j].size >= PER_SITE * 16 * (size_t)(k + 1));
+        }
+        om_trace_stats_free(st);
+        om_trace_snapshot_free(s);
+        for (int i = 0; i < 3 * PER_SITE; i++)
+            om_free(kept[i]);
+        om_trace_clear_traces();
+    }
+    assert_int_equal(om_trace_stop(), 0);
+}
+
 static OM_NOINLINE void *deep(int n)
 {
     return n ? deep(n - 1) : om_malloc(32);
@@ -578,6 +623,7 @@ int main(void)
         cmocka_unit_test_teardown(call_site_is_the_callers_line, stop_tracing),
         cmocka_unit_test_teardown(native_frames_beyond_the_first, stop_tracing),
         cmocka_unit_test_teardown(statistics_by_line_and_file, stop_tracing),
+        cmocka_unit_test_teardown(interleaved_sites_keep_their_own_tracebacks, stop_tracing),
         cmocka_unit_test_teardown(cumulative_counts_each_key_once, stop_tracing),
         cmocka_unit_test_teardown(compare_to_shows_what_grew, stop_tracing),
         cmocka_unit_test_teardown(filters_include_exclude_and_domain, stop_tracing),

@@ -1,0 +1,131 @@
+/* test_heap_stats_mt.c: statistics read while other threads allocate and
+ * free (ThreadSanitizer sees every counter a read touches), agree with
+ * om_heap_check's count of live blocks when the threads are idle, and cost
+ * the same whatever the size of the heap (a read adds counters, it does not
+ * walk the heap). */
+#define OM_TRACE_NO_SITES /* the raw heap, without the tracer's call-site wrappers */
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "omtest.h"
+#include "objmem.h"
+#include "util/util.h"
+
+#define WORKERS 3
+#define SLOTS   128
+
+static void *shared[SLOTS]; /* atomic exchange: whoever takes a block frees it */
+static int stop;
+static int pause_workers; /* workers wait while it is set */
+static int parked;        /* workers waiting */
+
+static void *worker(void *arg)
+{
+    uint64_t x = (uintptr_t)arg * 0x9E3779B97F4A7C15ull + 1;
+    while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
+        if (__atomic_load_n(&pause_workers, __ATOMIC_ACQUIRE)) {
+            __atomic_fetch_add(&parked, 1, __ATOMIC_ACQ_REL);
+            while (__atomic_load_n(&pause_workers, __ATOMIC_ACQUIRE))
+                usleep(1000);
+            __atomic_fetch_sub(&parked, 1, __ATOMIC_ACQ_REL);
+            continue;
+        }
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t size = (x >> 24) % 128 == 0 ? 300000 : 1 + (x >> 32) % 2000;
+        void *old =
+            __atomic_exchange_n(&shared[(x >> 8) % SLOTS], om_malloc(size), __ATOMIC_ACQ_REL);
+        om_free(old);
+    }
+    return NULL;
+}
+
+static void stop_workers(pthread_t *t)
+{
+    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < WORKERS; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < SLOTS; i++) {
+        om_free(shared[i]);
+        shared[i] = NULL;
+    }
+}
+
+static void stats_read_during_churn_and_match_check_when_idle(void **state)
+{
+    (void)state;
+    pthread_t t[WORKERS];
+    __atomic_store_n(&stop, 0, __ATOMIC_RELEASE);
+    for (int i = 0; i < WORKERS; i++)
+        pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)(i + 1));
+    om_heap_stats prev, st;
+    om_heap_get_stats(&prev);
+    for (int round = 0; round < 6; round++) {
+        for (int i = 0; i < 300; i++) {
+            om_heap_get_stats(&st);
+            assert_true(st.allocs >= prev.allocs); /* counters only grow */
+            assert_true(st.frees >= prev.frees);
+            assert_true(st.bytes_peak >= prev.bytes_peak);
+            assert_true(st.blocks_in_use < 100000); /* no wrap-around of a difference */
+            assert_true(st.committed_peak >= st.committed);
+            prev = st;
+        }
+        /* idle: the record and the checker count the same live blocks */
+        __atomic_store_n(&pause_workers, 1, __ATOMIC_RELEASE);
+        while (__atomic_load_n(&parked, __ATOMIC_ACQUIRE) != WORKERS)
+            usleep(1000);
+        size_t live = om_heap_check();
+        om_heap_get_stats(&st);
+        assert_int_equal(st.blocks_in_use, live);
+        size_t pools = 0;
+        for (unsigned c = 0; c < st.n_classes; c++)
+            pools += st.classes[c].pools;
+        assert_int_equal(pools, st.pools_in_use);
+        __atomic_store_n(&pause_workers, 0, __ATOMIC_RELEASE);
+    }
+    stop_workers(t);
+    om_heap_get_stats(&st);
+    assert_int_equal(st.blocks_in_use, om_heap_check());
+}
+
+/* Fastest of 20 batches of 200 reads, in ns per read. */
+static double read_cost(void)
+{
+    om_heap_stats st;
+    double best = 1e30;
+    for (int batch = 0; batch < 20; batch++) {
+        uint64_t t0 = om_now_ns();
+        for (int i = 0; i < 200; i++)
+            om_heap_get_stats(&st);
+        double ns = (double)(om_now_ns() - t0) / 200.0;
+        if (ns < best)
+            best = ns;
+    }
+    return best;
+}
+
+static void read_cost_does_not_grow_with_the_heap(void **state)
+{
+    (void)state;
+    double small = read_cost();
+    enum { N = 160000 }; /* 40 MiB of 256-byte blocks: about 10 arenas, 640 pools */
+    void **p = om_malloc(N * sizeof *p);
+    assert_non_null(p);
+    for (int i = 0; i < N; i++)
+        assert_non_null(p[i] = om_malloc(256));
+    double big = read_cost();
+    for (int i = 0; i < N; i++)
+        om_free(p[i]);
+    om_free(p);
+    print_message("stats read: %.0f ns (small heap), %.0f ns (40 MiB)\n", small, big);
+    assert_true(big < 3 * small + 1000);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(stats_read_during_churn_and_match_check_when_idle),
+        cmocka_unit_test(read_cost_does_not_grow_with_the_heap),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
