@@ -52,8 +52,9 @@ void pl_stacks_init(void)
 {
     dl_iterate_phdr(find_self, (void *)(uintptr_t)&pl_stacks_init);
     /* Per-thread caches: no lock on a hit (the global cache takes one on
-     * every frame).  libunwind 1.6 refuses unw_set_cache_size when it keeps
-     * thread-local caches, so the size stays its default. */
+     * every frame).  unw_set_cache_size(.., 1024, 0) is accepted too, but
+     * made no difference on binary trees (few distinct return addresses), so
+     * the size stays libunwind's default. */
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 }
 

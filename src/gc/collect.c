@@ -283,7 +283,6 @@ int gc_collect_atomic(gc_state *st, int gen, gc_result *res)
     unsigned promote = c.gen + 1 < GC_GEN_OLD ? c.gen + 1 : GC_GEN_OLD;
     res->candidates = c.cands.len;
     st->work += c.looked + GC_PASSES * c.cands.len;
-    { static unsigned long k, L, C, M; k++; L += c.looked; C += c.cands.len; if (c.looked > M) M = c.looked; if (gen == 0 && k % 2000 == 0) om_fdprintf(2, "TMP gen0 avg looked %lu cands %lu max looked %lu\n", L / k, C / k, M); }
     gc_collect_candidates(st, &c.cands, &c.stack, promote, res, NULL);
     keep_lists(st, &c, res->candidates);
     return 0;

@@ -40,6 +40,9 @@ struct gc_inc {
     gc_result res;       /* what verify found */
     size_t proposed;     /* |S| */
     size_t biggest;      /* the largest piece verified in one step */
+    bool abort_wanted;   /* gc_inc_abort from inside a slice: done when it returns */
+    uint32_t *members;   /* from group on: the entry indices of S, ascending */
+    size_t nmembers, members_cap;
 };
 
 /* The cycle's entry index of o, or -1 when o is not one of its entries (an
@@ -54,7 +57,8 @@ static inline long gc_inc_entry(const struct gc_inc *inc, const om_object *o)
 
 /* gc/verify.c.  Each does work while inc->work < budget and moves to the
  * next phase when done. */
-OM_INTERNAL void gc_inc_group_init(gc_state *st, struct gc_inc *inc, size_t budget);
+/* -1 when memory ran out (the caller ends the cycle). */
+OM_INTERNAL int gc_inc_group_init(gc_state *st, struct gc_inc *inc, size_t budget);
 OM_INTERNAL void gc_inc_group(gc_state *st, struct gc_inc *inc, size_t budget);
 /* -1 when memory ran out (the batch in hand is back in the table: the
  * caller ends the cycle). */

@@ -80,6 +80,10 @@ void gc_inc_abort(gc_state *st)
     struct gc_inc *inc = st->inc;
     if (!inc)
         return;
+    if (st->collecting) { /* inside a slice (user code, or out of memory): the slice ends it */
+        inc->abort_wanted = true;
+        return;
+    }
     if (inc->phase >= INC_VERIFY) { /* batches decided: free their garbage now, and end */
         gc_free_step(st, &inc->garbage, &inc->free_pos, SIZE_MAX);
         finish(st);
@@ -91,10 +95,17 @@ void gc_inc_abort(gc_state *st)
     om_free(inc->stack);
     gc_vec_free(&inc->cands);
     gc_vec_free(&inc->mark);
+    om_free(inc->members);
     om_free(inc);
     st->inc = NULL;
     st->inc_stats.aborted++;
     gc_update_trigger(st);
+}
+
+void gc_inc_settle(gc_state *st)
+{
+    if (st->inc && st->inc->abort_wanted && !st->collecting)
+        gc_inc_abort(st);
 }
 
 /* ---- the sliced phases -------------------------------------------------------------- */
@@ -233,6 +244,7 @@ static void finish(gc_state *st)
     gc_vec_free(&inc->cands);
     gc_vec_free(&inc->mark);
     om_free(inc->stack);
+    om_free(inc->members);
     om_free(inc);
     st->inc = NULL;
     gc_update_trigger(st);
@@ -255,7 +267,7 @@ static void slice(gc_state *st)
     st->collecting = 1;
     inc->work = 0;
     bool freeing = inc->phase == INC_FREE;
-    while (st->inc && inc->work < budget) {
+    while (st->inc && inc->work < budget && !inc->abort_wanted) {
         if (inc->phase == INC_COMPACT)
             compact(st, inc, budget);
         else if (inc->phase == INC_UPDATE)
@@ -264,9 +276,10 @@ static void slice(gc_state *st)
             subtract(st, inc, budget);
         else if (inc->phase == INC_MARK)
             mark(st, inc, budget);
-        else if (inc->phase == INC_GROUP_INIT)
-            gc_inc_group_init(st, inc, budget);
-        else if (inc->phase == INC_GROUP)
+        else if (inc->phase == INC_GROUP_INIT) {
+            if (gc_inc_group_init(st, inc, budget) != 0)
+                gc_inc_abort(st); /* out of memory */
+        } else if (inc->phase == INC_GROUP)
             gc_inc_group(st, inc, budget);
         else if (inc->phase == INC_VERIFY) {
             if (gc_inc_verify(st, inc, budget) != 0)
@@ -292,8 +305,13 @@ static void slice(gc_state *st)
     }
     st->collecting = 0;
     if (!st->inc)
-        return; /* aborted (out of memory) */
+        return;
     st->work += inc->work;
+    if (inc->abort_wanted) { /* out of memory, or a finalizer disabled the collector */
+        gc_pause_record(&st->pauses[1][2], t0);
+        gc_inc_abort(st);
+        return;
+    }
     inc->pause_ns += gc_pause_record(&st->pauses[1][2], t0);
     inc->last_alloc = st->rt->allocated;
     st->inc_stats.slices++;

@@ -97,6 +97,7 @@ long gc_run(gc_state *st, int gen, int automatic)
         print_stop(&info);
     gc_call_callbacks(st, "stop", &info);
     st->collecting = 0;
+    gc_inc_settle(st); /* a callback or finalizer may have disabled the collector */
     if (rc != 0)
         return -1;
     if (gen == 2)

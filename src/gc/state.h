@@ -297,8 +297,12 @@ OM_INTERNAL bool gc_inc_freeing(const gc_state *st);
 OM_INTERNAL int gc_inc_slice(gc_state *st);
 /* Runs the cycle to its end, slice after slice. */
 OM_INTERNAL void gc_inc_finish(gc_state *st);
-/* Abandons the running cycle; the table stays valid. */
+/* Abandons the running cycle; the table stays valid.  Called while a
+ * collection or slice runs (from user code in it), it only asks: the cycle
+ * ends when that returns (gc_inc_settle). */
 OM_INTERNAL void gc_inc_abort(gc_state *st);
+/* Ends the running cycle if an abort was asked for meanwhile. */
+OM_INTERNAL void gc_inc_settle(gc_state *st);
 
 /* ---- gc/check.c: invariant checks for debug builds and tests ----------------------- */
 /* Walks the heap; a phase bit left outside a collection is fatal. */

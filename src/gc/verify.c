@@ -12,7 +12,8 @@
  * the set fully explain has no other referrer.  What a smaller set can
  * miss is garbage that straddles two sets.  So:
  *
- *     group_init   every member of S is a piece of its own     (sliced)
+ *     group_init   every member of S is a piece of its own, and
+ *                  S is listed (later phases look at S alone)   (sliced)
  *     group        union-find over the references between
  *                  members: a piece = a connected part of S     (sliced)
  *     verify       whole pieces, gathered until the slice's
@@ -48,13 +49,29 @@
 
 #define GC_VERIFY_COST 5
 
-/* ---- group_init: each member its own piece --------------------------------------- */
-void gc_inc_group_init(gc_state *st, struct gc_inc *inc, size_t budget)
+/* ---- group_init: each member its own piece, and on the member list --------------- */
+static int add_member(struct gc_inc *inc, uint32_t i)
+{
+    if (inc->nmembers == inc->members_cap) {
+        size_t cap = inc->members_cap ? 2 * inc->members_cap : 1024;
+        uint32_t *m = om_realloc(inc->members, cap * sizeof *m);
+        if (!m)
+            return -1;
+        inc->members = m;
+        inc->members_cap = cap;
+    }
+    inc->members[inc->nmembers++] = i;
+    return 0;
+}
+
+int gc_inc_group_init(gc_state *st, struct gc_inc *inc, size_t budget)
 {
     gc_table *t = &st->old;
     for (; inc->cursor < inc->n && inc->work < budget; inc->cursor++, inc->work++) {
         size_t i = inc->cursor;
         if (*gc_slot(t, i) && !(*gc_refs_of(t, i) & GC_OLD_MARK)) {
+            if (add_member(inc, (uint32_t)i) != 0)
+                return -1;
             *gc_refs_of(t, i) = (uint32_t)i;
             inc->stack[i] = (uint32_t)i;
         }
@@ -63,6 +80,7 @@ void gc_inc_group_init(gc_state *st, struct gc_inc *inc, size_t budget)
         inc->cursor = 0;
         inc->phase = INC_GROUP;
     }
+    return 0;
 }
 
 /* ---- group: union-find over the references between members ---------------------- */
@@ -113,15 +131,15 @@ static int group_visit(om_object *child, void *arg)
 void gc_inc_group(gc_state *st, struct gc_inc *inc, size_t budget)
 {
     group_ctx g = {.t = &st->old, .inc = inc};
-    for (; inc->cursor < inc->n && inc->work < budget; inc->cursor++, inc->work++) {
-        size_t i = inc->cursor;
-        om_object *o = *gc_slot(g.t, i);
-        if (!o || (*gc_refs_of(g.t, i) & GC_OLD_MARK) || !o->ob_type->traverse)
+    for (; inc->cursor < inc->nmembers && inc->work < budget; inc->cursor++, inc->work++) {
+        uint32_t i = inc->members[inc->cursor];
+        om_object *o = *gc_slot(g.t, i); /* NULL: freed since */
+        if (!o || !o->ob_type->traverse)
             continue;
-        g.from = (uint32_t)i;
+        g.from = i;
         o->ob_type->traverse(o, group_visit, &g);
     }
-    if (inc->cursor == inc->n) {
+    if (inc->cursor == inc->nmembers) {
         inc->cursor = 0;
         inc->phase = INC_VERIFY;
     }
@@ -170,10 +188,10 @@ int gc_inc_verify(gc_state *st, struct gc_inc *inc, size_t budget)
 {
     gc_table *t = &st->old;
     size_t limit = budget > inc->work ? budget : inc->work + 1; /* at least one step */
-    while (inc->cursor < inc->n && inc->work + GC_VERIFY_COST * inc->cands.len < limit) {
-        size_t i = inc->cursor++;
+    while (inc->cursor < inc->nmembers && inc->work + GC_VERIFY_COST * inc->cands.len < limit) {
+        uint32_t i = inc->members[inc->cursor++];
         inc->work++;
-        if (*gc_slot(t, i) && !(*gc_refs_of(t, i) & GC_OLD_MARK) && take_piece(st, inc, i) != 0)
+        if (*gc_slot(t, i) && take_piece(st, inc, i) != 0) /* NULL: freed, or taken already */
             return give_back(st, inc);
     }
     size_t n = inc->cands.len;
@@ -185,7 +203,7 @@ int gc_inc_verify(gc_state *st, struct gc_inc *inc, size_t budget)
         inc->work += GC_VERIFY_COST * n;
         gc_collect_candidates(st, &inc->cands, &inc->mark, GC_GEN_OLD, &inc->res, &inc->garbage);
     }
-    if (inc->cursor == inc->n) {
+    if (inc->cursor == inc->nmembers) {
         inc->phase = INC_FREE;
         inc->free_pos = 0;
     }

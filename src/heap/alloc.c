@@ -2,54 +2,40 @@
  * heap/alloc.c: the public malloc family, the private-heap entry points,
  * and the slow lane (debug heap, fault injection, hooks, secure mode).
  *
- * Fast paths (no lock, no atomic read-modify-write):
+ * Fast paths (heap/fast.h; no lock, no atomic read-modify-write):
  *
  *   alloc  class = size class; pool = heap->cur[plain][class];
  *          pop pool->free; used++; set live bit; count     (about 12 instructions)
  *   free   registry byte -> segment -> slot -> pool; check the live bit;
  *          if pool is ours: clear bit, push pool->free, used--; count
- *          else: push on pool->thread_free (one CAS)
+ *          else: push on pool->thread_free (one CAS, in the slow lane)
  *
  * Everything else leaves through one test of hp_mode (zero unless the debug
  * heap, fault injection, hooks or secure mode is on) to the slow lane, or
  * through a missed pop to hp_alloc_generic (heapcore.c).
  */
-#include "heap/core.h"
+#include <math.h>
+
+#include "heap/fast.h"
 
 static const hp_hooks *hooks;
 static OM_THREAD_LOCAL int in_hook; /* a hook that allocates does not recurse */
 
+/* Exact hooks set HP_MODE_HOOKS (everything takes the slow lane); sampling
+ * hooks only set the mean, which each heap notices within HP_SAMPLE_RECHECK
+ * bytes of allocation. */
 void hp_hooks_install(const hp_hooks *h)
 {
     __atomic_store_n(&hooks, h, __ATOMIC_RELEASE);
-    if (h)
+    HP_STORE(&hp_sample_mean, h ? h->sample_bytes : 0);
+    if (h && !h->sample_bytes)
         hp_mode_set(HP_MODE_HOOKS);
     else
         hp_mode_clear(HP_MODE_HOOKS);
 }
 
-/* ---- the inline pop and push ------------------------------------------------------- */
-
-static inline void *pop_plain(hp_heap *h, size_t size)
-{
-    if (OM_UNLIKELY(size > HP_MEDIUM_MAX))
-        return NULL;
-    unsigned cls = hp_class_of(size);
-    hp_pool *p = h->cur[HP_KIND_PLAIN][cls];
-    hp_block *b = p->free;
-    if (OM_UNLIKELY(!b))
-        return NULL;
-    p->free = (hp_block *)b->next;
-    p->used++;
-    size_t g = ((uintptr_t)b - p->start) >> p->shift;
-    HP_STORE(&p->live[g >> 6], HP_LOAD(&p->live[g >> 6]) | (1ull << (g & 63)));
-    HP_BUMP(&h->count.allocs[cls]);
-    return b;
-}
-
 /* Says precisely what is wrong with freeing block, then aborts. */
-static OM_COLD OM_NOINLINE __attribute__((noreturn)) void bad_free(const hp_pool *p,
-                                                                   const void *block)
+void hp_bad_free(const hp_pool *p, const void *block)
 {
     long idx = hp_block_index(p, block);
     if (idx < 0 || p->start + (size_t)idx * p->block_size != (uintptr_t)block)
@@ -134,11 +120,53 @@ static OM_NOINLINE void *slow_alloc(hp_heap *h, size_t size, size_t align, void 
     return p;
 }
 
+/* ---- sampling (hp_hooks.sample_bytes) --------------------------------------------- */
+
+/* The next gap: exponential with the given mean (inverse transform). */
+static int64_t next_gap(hp_heap *h, size_t mean)
+{
+    double u = (double)((om_splitmix64(&h->sample_rng) >> 11) + 1) * 0x1.0p-53; /* (0, 1] */
+    double gap = -log(u) * (double)mean;
+    return gap > 0x1.0p62 ? INT64_MAX / 2 : (int64_t)gap;
+}
+
+/* The fast path's countdown ran out on h (which is not the empty heap): the
+ * allocation is served here and, when sampling is on, reported. */
+static OM_NOINLINE void *sample_due(hp_heap *arg, hp_heap *h, size_t size, size_t align,
+                                    void *caller)
+{
+    size_t mean = HP_LOAD(&hp_sample_mean);
+    bool fresh = h->sample_left < 0; /* a new heap: no gap drawn yet */
+    int64_t left = h->sample_left - (int64_t)size;
+    h->sample_left = mean ? left + next_gap(h, mean) : HP_SAMPLE_RECHECK;
+    if (h->sample_left < 0) /* a block larger than the gap drawn: restart */
+        h->sample_left = mean ? next_gap(h, mean) : HP_SAMPLE_RECHECK;
+    if (fresh)
+        h->sample_left = mean ? next_gap(h, mean) : HP_SAMPLE_RECHECK;
+    void *p = hp_alloc_generic(arg, size, align, HP_KIND_PLAIN);
+    if (!p || !mean || fresh || in_hook)
+        return p;
+    hp_pool *pool = hp_pool_of(p);
+    if (pool) /* its frees take the slow lane, which reports them */
+        HP_STORE(&pool->special, (uint8_t)(HP_LOAD(&pool->special) | HP_SPECIAL_SAMPLED));
+    report_alloc(p, arg, caller);
+    return p;
+}
+
+/* The pop missed: no free block in the current pool, or a sample is due. */
+static inline void *alloc_miss(hp_heap *arg, size_t size, size_t align, void *caller)
+{
+    hp_heap *h = arg ? arg : hp_tls_heap;
+    if (OM_UNLIKELY(h->sample_left < (int64_t)size && h != &hp_empty_heap))
+        return sample_due(arg, h, size, align, caller);
+    return hp_alloc_generic(arg, size, align, HP_KIND_PLAIN);
+}
+
 /* Frees user pointer p of any kind, reporting to the hooks. */
-static OM_NOINLINE void slow_free(hp_pool *pool, void *p)
+void hp_free_lane(hp_pool *pool, void *p)
 {
     pool = pool_or_die(p); /* the caller may have passed an alias or free slot */
-    if (HP_LOAD(&hp_mode) & HP_MODE_HOOKS) {
+    if ((HP_LOAD(&hp_mode) & HP_MODE_HOOKS) || (HP_LOAD(&pool->special) & HP_SPECIAL_SAMPLED)) {
         hp_heap *owner = HP_LOAD(&pool->heap);
         report_free(p, owner && owner->is_private ? owner : NULL);
     }
@@ -151,60 +179,36 @@ static OM_NOINLINE void slow_free(hp_pool *pool, void *p)
     }
 }
 
+void *hp_alloc_slow(hp_heap *h, size_t size)
+{
+    if (OM_LIKELY(!HP_LOAD(&hp_mode)))
+        return alloc_miss(h, size, 16, __builtin_return_address(0));
+    return slow_alloc(h, size, 16, __builtin_return_address(0));
+}
+
 static inline void *alloc_entry(hp_heap *h, size_t size, size_t align, void *caller)
 {
     if (OM_LIKELY(!HP_LOAD(&hp_mode) && align <= 16)) {
-        void *b = pop_plain(h ? h : hp_tls_heap, size);
+        void *b = hp_pop(h ? h : hp_tls_heap, size);
         if (OM_LIKELY(b))
             return b;
-        return hp_alloc_generic(h, size, align, HP_KIND_PLAIN);
+        return alloc_miss(h, size, align, caller);
     }
     return slow_alloc(h, size, align, caller);
-}
-
-/* Free of block p of pool by heap h.  Local and plain: clear the live bit,
- * push, count; every other case leaves by a tail call, so this stays a leaf.
- * The slot lookup bounds the offset to the pool's slots, so the bit index is
- * inside live[], and a pointer that is not a block start, or not live, finds
- * a clear bit (only live block starts have theirs set). */
-static inline void free_fast(hp_heap *h, hp_pool *p, void *block)
-{
-    if (OM_UNLIKELY(HP_LOAD(&p->heap) != h || (HP_LOAD(&hp_mode) | p->special))) {
-        slow_free(p, block);
-        return;
-    }
-    uintptr_t off = (uintptr_t)block - p->start;
-    size_t g = off >> p->shift;
-    uint64_t *word = &p->live[g >> 6];
-    uint64_t bit = 1ull << (g & 63), w = HP_LOAD(word);
-    if (OM_UNLIKELY(!(w & bit) || (off & ((1u << p->shift) - 1))))
-        bad_free(p, block);
-    HP_STORE(word, w & ~bit);
-    ((hp_block *)block)->next = (uintptr_t)p->free;
-    p->free = block;
-    HP_BUMP(&h->count.frees[p->cls]);
-    uint32_t used = --p->used, countdown = --h->purge_countdown;
-    if (OM_UNLIKELY((used == 0) | (countdown == 0) | (p->flags & HP_POOL_FULL)))
-        hp_free_slow_local(h, p);
 }
 
 /* NULL, a foreign pointer, or a block aligned past its segment's first 4 MiB. */
 static OM_NOINLINE void free_odd(void *p)
 {
     if (p)
-        slow_free(pool_behind_or_die(p), p);
+        hp_free_lane(pool_behind_or_die(p), p);
 }
 
-/* The fast path reads the descriptor of p's slot without resolving aliases:
- * an alias or free slot has no owner, so it falls to slow_free, which looks
- * the pool up properly. */
 static inline void free_entry(hp_heap *h, void *p)
 {
-    uintptr_t a = (uintptr_t)p;
-    if (OM_LIKELY(!(a >> HP_ADDRESS_BITS) &&
-                  HP_LOAD(&hp_registry[a >> HP_SEGMENT_SHIFT]) == HP_REG_ARENA)) {
-        hp_segment *s = (hp_segment *)(a & ~(uintptr_t)(HP_SEGMENT_SIZE - 1));
-        free_fast(h ? h : hp_tls_heap, &s->pools[(a >> HP_SLOT_SHIFT) & (HP_SLOTS - 1)], p);
+    hp_pool *q = hp_slot_of(p);
+    if (OM_LIKELY(q)) {
+        hp_push(h ? h : hp_tls_heap, q, p);
         return;
     }
     hp_pool *pool = hp_pool_of(p);
@@ -212,7 +216,7 @@ static inline void free_entry(hp_heap *h, void *p)
         free_odd(p);
         return;
     }
-    free_fast(h ? h : hp_tls_heap, pool, p);
+    hp_push(h ? h : hp_tls_heap, pool, p);
 }
 
 /* ---- sizes ------------------------------------------------------------------------------ */
@@ -350,11 +354,6 @@ size_t om_release(void)
 
 /* ---- private heaps ------------------------------------------------------------------------ */
 
-void *hp_heap_alloc(hp_heap *h, size_t size)
-{
-    return alloc_entry(h, size, 16, __builtin_return_address(0));
-}
-
 void *hp_heap_calloc(hp_heap *h, size_t size)
 {
     void *p = alloc_entry(h, size, 16, __builtin_return_address(0));
@@ -368,24 +367,14 @@ void *hp_heap_realloc(hp_heap *h, void *p, size_t size)
     return realloc_in(h, p, size, __builtin_return_address(0));
 }
 
-void hp_heap_free(hp_heap *h, void *p)
+void hp_heap_free_slow(hp_heap *h, void *p)
 {
-    uintptr_t a = (uintptr_t)p;
-    if (OM_LIKELY(!(a >> HP_ADDRESS_BITS) &&
-                  HP_LOAD(&hp_registry[a >> HP_SEGMENT_SHIFT]) == HP_REG_ARENA)) {
-        hp_segment *s = (hp_segment *)(a & ~(uintptr_t)(HP_SEGMENT_SIZE - 1));
-        hp_pool *q = &s->pools[(a >> HP_SLOT_SHIFT) & (HP_SLOTS - 1)];
-        if (OM_LIKELY(HP_LOAD(&q->heap) == h)) { /* only a pool's first slot has an owner */
-            free_fast(h, q, p);
-            return;
-        }
-    }
     if (!p)
         return;
     hp_pool *pool = pool_or_die(p);
     if (OM_UNLIKELY(HP_LOAD(&pool->heap) != h))
         om_fatal("invalid free of %p (not a block of private heap %p)", p, (void *)h);
-    free_fast(h, pool, p);
+    hp_push(h, pool, p);
 }
 
 hp_heap *hp_heap_of(const void *p)

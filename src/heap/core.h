@@ -187,6 +187,8 @@ struct hp_heap {
     uint32_t purge_countdown; /* frees until the next page purge of sparse pools */
     uint64_t last_purge;      /* om_now_ns of that purge */
     uint16_t purge_cursor;    /* kind * HP_NCLASSES + class where the last purge stopped */
+    int64_t sample_left;      /* bytes the fast path may hand out before the next sample */
+    uint64_t sample_rng;      /* the sampling gaps' generator */
     int64_t reported_bytes, reported_blocks; /* this heap's share of hp_live_bytes/blocks */
     void *owner;
     bool is_private, walking, live;
@@ -356,6 +358,14 @@ OM_INTERNAL void hp_free_slow_local(hp_heap *h, hp_pool *p);
 
 /* Core-private bit of hp_mode: secure mode sends every call down the generic path. */
 #define HP_MODE_SECURE 0x100u
+/* pool->special bits (any non-zero value sends frees to the slow lane). */
+#define HP_SPECIAL_LARGE   0x2u /* bit 0 is the kind */
+#define HP_SPECIAL_SAMPLED 0x4u /* holds a block the sampling hooks were told of */
+/* Sampling (hp_hooks.sample_bytes): the mean gap in bytes, 0 when off; and,
+ * when off, how many bytes the fast path hands out between two looks at
+ * whether sampling was turned on (one slow-lane call per that many bytes). */
+OM_INTERNAL extern size_t hp_sample_mean;
+#define HP_SAMPLE_RECHECK ((int64_t)1 << 20)
 
 /* ---- retired counters (heaps that are gone), under hp_lock ------------------------- */
 OM_INTERNAL extern hp_counters hp_retired;

@@ -25,12 +25,14 @@ OM_INTERNAL hp_heap *hp_heap_new(void *owner);
 OM_INTERNAL void hp_heap_delete(hp_heap *h);
 OM_INTERNAL void *hp_heap_owner(const hp_heap *h);
 
-/* 16-byte aligned; NULL with a message and errno = ENOMEM on failure. */
-OM_INTERNAL void *hp_heap_alloc(hp_heap *h, size_t size);
+/* 16-byte aligned; NULL with a message and errno = ENOMEM on failure.
+ * hp_heap_alloc and hp_heap_free are static inline (heap/fast.h, included
+ * at the end of this header): no call on their fast paths.
+ *   void *hp_heap_alloc(hp_heap *h, size_t size);
+ *   void hp_heap_free(hp_heap *h, void *p);   p must be a live block of h;
+ *                                              an invalid or double free aborts */
 OM_INTERNAL void *hp_heap_calloc(hp_heap *h, size_t size);
 OM_INTERNAL void *hp_heap_realloc(hp_heap *h, void *p, size_t size);
-/* p must be a live block of h; an invalid or double free aborts. */
-OM_INTERNAL void hp_heap_free(hp_heap *h, void *p);
 
 /* The private heap that holds block p, or NULL for a block of the global heap
  * or a pointer objmem does not own.  O(1). */
@@ -52,4 +54,12 @@ OM_INTERNAL void hp_heap_clear_dirty(hp_heap *h);
 /* Live blocks and bytes of h. */
 OM_INTERNAL void hp_heap_usage(const hp_heap *h, size_t *blocks, size_t *bytes);
 
+#endif
+
+/* Outside the guard: when heap/core.h or heap/special.h is the one that
+ * includes this header, the inline paths wait until that one is complete
+ * (special.h includes them at its end; the heap's own files include
+ * heap/fast.h themselves). */
+#if !defined(OM_HEAP_CORE_H) && !defined(OM_HEAP_SPECIAL_H)
+#include "heap/fast.h"
 #endif

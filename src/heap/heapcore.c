@@ -126,6 +126,8 @@ static void reset_heap(hp_heap *h)
         for (unsigned c = 0; c < HP_NCLASSES; c++)
             h->cur[k][c] = &hp_empty_pool;
     h->purge_countdown = PURGE_EVERY;
+    h->sample_left = -1; /* fresh: the first allocation draws the first gap */
+    h->sample_rng = om_random_seed() ^ (uintptr_t)h;
     h->live = true;
 }
 

@@ -51,6 +51,15 @@ OM_INTERNAL size_t hp_block_size(const void *block);
 typedef struct hp_hooks {
     void (*on_alloc)(void *p, size_t size, hp_heap *heap, void *caller);
     void (*on_free)(void *p, size_t size, hp_heap *heap);
+    /* 0: every allocation and free is reported (the slow lane takes them
+     * all).  Otherwise the heap samples: each heap counts down the bytes it
+     * hands out on its fast path, and only the allocation that crosses zero
+     * is reported (gaps drawn from an exponential distribution of this mean,
+     * so a block of s bytes is sampled with probability 1 - exp(-s/mean));
+     * on_free is called for every sampled block (and for some others: every
+     * free from a pool that holds a sampled block; ignore unknown ones).
+     * Allocations the debug heap serves are not sampled. */
+    size_t sample_bytes;
 } hp_hooks;
 /* hooks == NULL removes them.  The record must outlive its installation. */
 OM_INTERNAL void hp_hooks_install(const hp_hooks *hooks);
@@ -87,4 +96,9 @@ OM_INTERNAL size_t hp_debug_flush(hp_heap *h);
  * counts that should show the user's view (subtract them). */
 OM_INTERNAL void hp_debug_held(hp_heap *h, size_t *blocks, size_t *bytes);
 
+#endif
+
+/* Outside the guard, as in heap/heap.h: the inline paths of the heap. */
+#ifndef OM_HEAP_CORE_H
+#include "heap/fast.h"
 #endif

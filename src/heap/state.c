@@ -37,6 +37,7 @@ size_t hp_large_count, hp_large_bytes, hp_arena_count, hp_arena_peak;
 size_t hp_committed, hp_committed_peak, hp_reserved, hp_returned;
 size_t hp_bytes_peak, hp_blocks_peak;
 size_t hp_class_pools[HP_NCLASSES];
+size_t hp_sample_mean;
 int64_t hp_live_bytes, hp_live_blocks;
 
 void hp_mode_set(unsigned bits)

@@ -28,9 +28,22 @@
  * cheap for the heap anyway.  Parked blocks are not live objects: not
  * counted in live_objects, not seen by the census or the collector.
  *
+ * A free-list type's objects get their request rounded up to 16 bytes
+ * (ob_freelist_request), so every block of a fixed-size type fits class
+ * (basicsize - 1) / 16 whatever the heap (the debug heap's usable size is the
+ * request): release parks it without asking the heap its size, inline.
+ *
+ * FAST PATH.  om_new tests once for the rare cases (a bad request, a
+ * collection due, a tracer hook) and leaves for alloc_general; otherwise it
+ * is: pop or heap alloc, zero the body, write the header, count.
+ *
  * NUMBERS.  Header: 16 bytes for every object.  An int or float: 24 bytes,
  * a 32-byte block.  Free lists: at most OB_FREELIST_MAX_BLOCKS per class,
- * 7 classes (32..128).
+ * 7 classes (32..128).  Release build, 32-byte objects, a window of 64
+ * (best of 5): om_new + release 18.6 ns through the heap, 13.1 ns through a
+ * free list (before this pass: 20.7 and 21.1; om_malloc + om_free: 8.7).
+ * A variable-sized type's park asks the heap the block size, one call: its
+ * free list breaks even (19.4 against 19.7 ns).
  */
 #include <errno.h>
 #include <string.h>
@@ -139,8 +152,8 @@ static void maybe_collect(om_runtime *rt)
 }
 
 /* Writes the header and the counters of the fresh block o. */
-static inline om_object *init_object(om_runtime *rt, om_object *o, const om_type *type,
-                                     size_t size, uint32_t gc)
+static inline om_object *init_object(om_runtime *rt, om_object *o, const om_type *type, size_t size,
+                                     uint32_t gc)
 {
     zero_body(o, size);
     o->ob_type = type;
@@ -159,8 +172,7 @@ static OM_COLD OM_NOINLINE om_object *out_of_memory(const om_type *type, size_t 
     return NULL;
 }
 
-static OM_COLD OM_NOINLINE om_object *bad_request(om_runtime *rt, const om_type *type,
-                                                  size_t size)
+static OM_COLD OM_NOINLINE om_object *bad_request(om_runtime *rt, const om_type *type, size_t size)
 {
     if (!rt || !type)
         om_set_error("om_new: %s is NULL", rt ? "the type" : "the runtime");
@@ -186,8 +198,8 @@ static OM_NOINLINE om_object *alloc_general(om_runtime *rt, const om_type *type,
     uint32_t gc = type->flags & OM_TYPE_GC;
     if (gc && OM_UNLIKELY(rt->young_count > rt->young_threshold))
         maybe_collect(rt);
-    om_object *o = (type->flags & OM_TYPE_FREELIST) ? alloc_pooled(rt, size)
-                                                    : hp_heap_alloc(rt->heap, size);
+    om_object *o =
+        (type->flags & OM_TYPE_FREELIST) ? alloc_pooled(rt, size) : hp_heap_alloc(rt->heap, size);
     if (OM_UNLIKELY(!o))
         return out_of_memory(type, size);
     init_object(rt, o, type, size, gc);
@@ -209,8 +221,8 @@ static inline om_object *alloc_object(om_runtime *rt, const om_type *type, size_
     bool collect = gc && rt->young_count > rt->young_threshold;
     if (OM_UNLIKELY(collect | (rt->trace_on_new != NULL)))
         return alloc_general(rt, type, size);
-    om_object *o = (flags & OM_TYPE_FREELIST) ? alloc_pooled(rt, size)
-                                              : hp_heap_alloc(rt->heap, size);
+    om_object *o =
+        (flags & OM_TYPE_FREELIST) ? alloc_pooled(rt, size) : hp_heap_alloc(rt->heap, size);
     if (OM_UNLIKELY(!o))
         return out_of_memory(type, size);
     return init_object(rt, o, type, size, gc);

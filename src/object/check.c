@@ -8,7 +8,8 @@
  *   - every block is an object or a parked free-list block; no block carries
  *     the poison of a freed object;
  *   - a parked block has count 0 and the OB_FREED_GC mark, and the parked
- *     blocks are exactly those on the free lists, each list within its bound;
+ *     blocks are exactly those on the free lists, each list within its bound,
+ *     and each block at least as large as the requests its class serves;
  *   - a live object has a count of at least 1, a block at least as large as
  *     its type's basicsize, and OM_GC_TRACKED only if its type is OM_TYPE_GC;
  *   - live_objects equals the number of objects walked;
@@ -70,8 +71,13 @@ static size_t count_parked(om_runtime *rt)
     size_t n = 0;
     for (size_t c = 0; c < OB_FREELIST_CLASSES; c++) {
         size_t len = 0;
-        for (om_object *o = rt->freelists[c].head; o; o = ob_freelist_next(o))
+        for (om_object *o = rt->freelists[c].head; o; o = ob_freelist_next(o)) {
+            if (hp_usable_size(o) < 16 * (c + 1))
+                om_fatal("runtime check: free list of class %zu (%zu bytes) holds block %p of "
+                         "%zu bytes",
+                         c, 16 * (c + 1), (void *)o, hp_usable_size(o));
             len++;
+        }
         if (len != rt->freelists[c].count || len > OB_FREELIST_MAX_BLOCKS)
             om_fatal("runtime check: free list of class %zu holds %zu blocks, counts %u", c, len,
                      rt->freelists[c].count);

@@ -35,8 +35,7 @@ static inline size_t ob_freelist_request(size_t size)
  * (fixed-size, 17..OM_FREELIST_MAX_SIZE bytes). */
 static inline bool ob_freelist_fixed(const om_type *type)
 {
-    return type->itemsize == 0 && type->basicsize > 16 &&
-           type->basicsize <= OM_FREELIST_MAX_SIZE;
+    return type->itemsize == 0 && type->basicsize > 16 && type->basicsize <= OM_FREELIST_MAX_SIZE;
 }
 
 /* Parks the dead object o on free list class cls; false when it is full. */

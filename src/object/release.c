@@ -16,6 +16,12 @@
  *   destroy       the type's dealloc has dropped what o owned, and o's block
  *                 is back on a free list or in the heap.
  *
+ * FAST PATH.  Most releases need none of the first three phases: one test
+ * (release_is_plain: no finalizer, no weak references, no collector phase
+ * bit, no tracer, not too deep) leads to destroy_plain, which reads the type
+ * once and parks or frees the block inline; the rest go through
+ * release_general, the phases in order.
+ *
  * DEEP CHAINS.  dealloc drops o's children, which may reach zero and release
  * their own children, and so on: a linked list of 10 million nodes would
  * nest 10 million calls.  So the nesting is counted per runtime (a runtime
@@ -121,7 +127,7 @@ static void drain(om_runtime *rt)
 }
 
 /* The general path: a finalizer, weak references, a collector or tracer to
- * tell, a free list, or a chain deep enough to defer. */
+ * tell, or a chain deep enough to defer. */
 static OM_NOINLINE void release_general(om_runtime *rt, om_object *o, uint32_t depth)
 {
     if (prepare(rt, o)) {
@@ -135,15 +141,15 @@ static OM_NOINLINE void release_general(om_runtime *rt, om_object *o, uint32_t d
     }
 }
 
-/* True when releasing o is "dealloc, count, free": no finalizer, no weak
- * references, no collector phase, no tracer, no deferral.  The
- * type and object words are in cache already (the decref read them). */
+/* True when releasing o is "dealloc, count, park or free": no finalizer, no
+ * weak references, no collector phase, no tracer, no deferral.  The type and
+ * object words are in cache already (the decref read them). */
 static inline bool release_is_plain(const om_runtime *rt, const om_object *o, uint32_t depth)
 {
     const om_type *type = o->ob_type;
     uintptr_t slow = (uintptr_t)type->finalize | (uintptr_t)rt->trace_on_free;
-    uint32_t bits = (o->ob_gc & (OM_GC_WEAKREFS | OM_GC_PHASE_MASK)) |
-                    (depth > OB_RELEASE_MAX_DEPTH);
+    uint32_t bits =
+        (o->ob_gc & (OM_GC_WEAKREFS | OM_GC_PHASE_MASK)) | (depth > OB_RELEASE_MAX_DEPTH);
     return (slow | bits) == 0;
 }
 
@@ -170,7 +176,7 @@ void om_object_release(om_object *o)
         destroy_plain(rt, o, o->ob_type);
     else
         release_general(rt, o, depth);
-    if (OM_UNLIKELY(depth == 1) && rt->deferred)
+    if (depth == 1 && OM_UNLIKELY(rt->deferred != NULL))
         drain(rt);
     rt->release_depth = depth - 1;
 }

@@ -95,18 +95,19 @@ static bool probe(const tr_slot *slots, size_t cap, uintptr_t addr, size_t *at, 
 {
     uint64_t want = (uint64_t)addr << TR_DISP_BITS;
     size_t i = home_of(addr, cap);
-    for (unsigned d = 0;; d++, i = next_slot(i, cap)) {
+    unsigned d = 0;
+    for (; d <= TR_DISP_MAX; d++, i = next_slot(i, cap)) {
         uint64_t k = slots[i].key;
         if (k == (want | d)) {
             *at = i;
             return true;
         }
-        if (!k || disp_of(k) < d) {
-            *at = i;
-            *disp = d;
-            return false;
-        }
+        if (!k || disp_of(k) < d)
+            break;
     }
+    *at = i; /* past TR_DISP_MAX: absent, and no room (place refuses it) */
+    *disp = d;
+    return false;
 }
 
 /* Puts s (absent from the table) at slot i with displacement d, shifting

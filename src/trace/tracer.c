@@ -4,11 +4,14 @@
  *
  * Strategy.  The heap calls on_alloc / on_free for every block of every
  * heap while the hooks are installed (one branch on the heap's fast path
- * otherwise).  A hook captures its frames with no lock held, then takes the
- * one tracer lock for a table insert or remove (a few dozen nanoseconds):
+ * otherwise).  A hook starts loading the trace's slot of the table and
+ * captures its frames with no lock held, then takes the one tracer lock for
+ * a table insert or remove (a few dozen nanoseconds):
  *
- *     om_malloc ... -> heap slow lane -> on_alloc: capture frames (no lock)
- *                                                  lock: intern traceback,
+ *     om_malloc ... -> heap slow lane -> on_alloc: prefetch slot, capture
+ *                                                  frames (no lock)
+ *                                                  lock: intern traceback
+ *                                                        (site cache first),
  *                                                        insert trace,
  *                                                        current, peak
  *
@@ -164,7 +167,7 @@ static uint32_t intern(tr_state *g, const void *heap, const uintptr_t *frames, u
     if (n != 1 || total != 1) /* deeper stacks: one hash of all their frames */
         return tr_tbs_intern(&g->tbs, tr_domain_of_heap(heap), frames, n, total);
     struct site_cache *c = &site_cache;
-    if (c->epoch == 0) {
+    if (c->epoch != g->epoch + 1) {
         memset(c->e, 0, sizeof c->e);
         c->epoch = g->epoch + 1;
     }
@@ -188,6 +191,7 @@ static void record(tr_state *g, uintptr_t addr, size_t size, const void *heap,
         g->lost++;
         return;
     }
+    om_assert_internal(tb < g->tbs.count); /* the site cache hands out live ids only */
     tr_tb *r = tr_tbs_get(&g->tbs, tb);
     r->alloc_bytes += size;
     r->alloc_count++;

@@ -220,6 +220,66 @@ static void verify_runs_in_slices(void **state)
     om_runtime_free(rt);
 }
 
+/* A finalizer that disables the collector while a slice verifies: the
+ * cycle ends when the slice returns (never under the slice's feet), what
+ * was verified is freed, and an explicit collection frees the rest; every
+ * finalizer ran once. */
+static om_runtime *disabling_rt;
+static void disable_collector(om_object *self)
+{
+    (void)self;
+    om_gc_disable(disabling_rt);
+}
+
+static void finalizer_disabling_the_collector_ends_the_cycle(void **state)
+{
+    (void)state;
+    om_runtime *rt = new_incremental_runtime();
+    enum { PAIRS = 600 };
+    om_object *held[PAIRS];
+    for (int i = 0; i < PAIRS; i++) {
+        om_object *a = mk(rt, &fin_type, 1), *b = mk(rt, &node_type, 1);
+        set_slot(a, 0, b);
+        set_slot(b, 0, a);
+        om_decref(b);
+        held[i] = a;
+    }
+    om_gc_collect(rt, 2); /* all old */
+    for (int i = 0; i < PAIRS; i++)
+        om_decref(held[i]);
+    om_gc_enable(rt);
+    disabling_rt = rt;
+    fin_hook = disable_collector;
+    assert_int_equal(gc_inc_start(rt->gc), 0);
+    while (rt->gc->inc)
+        gc_inc_slice(rt->gc);
+    assert_false(om_gc_isenabled(rt));
+    om_gc_incremental_stats s;
+    om_gc_get_incremental_stats(rt, &s);
+    assert_int_equal(s.cycles, 1); /* ended, its verified garbage freed */
+    assert_true(s.verified > 0 && s.verified < 2 * PAIRS);
+    fin_hook = NULL;
+    om_gc_collect(rt, 2);
+    for (uint32_t i = 0; i < 2 * PAIRS; i++)
+        assert_int_equal(frees[i], 1);
+    for (uint32_t i = 0; i < 2 * PAIRS; i += 2)
+        assert_int_equal(finals[i], 1);
+    /* The same from a young collection while a cycle runs: the cycle ends
+     * as soon as the collection returns. */
+    om_gc_enable(rt);
+    assert_int_equal(gc_inc_start(rt->gc), 0);
+    om_object *a = mk(rt, &fin_type, 1);
+    set_slot(a, 0, a);
+    om_decref(a);
+    fin_hook = disable_collector;
+    assert_int_equal(om_gc_collect(rt, 0), 1);
+    fin_hook = NULL;
+    assert_false(om_gc_isenabled(rt));
+    assert_null(rt->gc->inc);
+    gc_check_clean(rt->gc);
+    om_runtime_free(rt);
+}
+
 static void automatic_cycles_keep_garbage_bounded(void **state)
 {
     (void)state;
@@ -316,6 +376,7 @@ int main(void)
         cmocka_unit_test(old_cycles_are_found_in_slices),
         cmocka_unit_test(mutation_between_slices_matches_the_model),
         cmocka_unit_test(verify_runs_in_slices),
+        cmocka_unit_test(finalizer_disabling_the_collector_ends_the_cycle),
         cmocka_unit_test(automatic_cycles_keep_garbage_bounded),
         cmocka_unit_test(explicit_full_collection_and_freeze_abort_a_cycle),
     };

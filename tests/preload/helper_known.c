@@ -6,7 +6,7 @@
  *   leak_some(n)   n blocks of 1000 bytes, never freed
  *   temp_loop()    1000 blocks of 64 bytes, each freed at once
  *   peak_phase()   10 blocks of 1 MiB live together, then freed
- *   many_small()   20000 blocks of 48 bytes, freed (fills several blocks)
+ *   many_small()   20000 blocks of 48 bytes, freed (fills a block or more)
  *
  * Arguments pick extra behaviour: "leak=N", "crash" (SIGSEGV at the end),
  * "kill" (SIGKILL at the end), "fork" (a child also leaks), "big" (100 MiB in

@@ -129,6 +129,11 @@ static void known_numbers(void **state)
     assert_non_null(strstr(out, "peak heap: 300 B"));
     assert_non_null(strstr(out, "leaked at exit: 200 B in 1 blocks"));
     assert_non_null(strstr(out, "reached exit"));
+    /* the second stack's outer frame came from the first (a shared frame) */
+    assert_non_null(
+        strstr(out, "200 B          1  ? (0x2000)\n                            from ? (0x1100)"));
+    assert_non_null(
+        strstr(out, "100 B          1  ? (0x1000)\n                            from ? (0x1100)"));
     assert_int_equal(
         pt_runf(out, sizeof out, "cd '%s' && grep -c '\"leak_bytes\":200,' known.json", dir), 0);
     assert_int_equal(report("-q --html k.html known.cap"), 0);

@@ -1,0 +1,120 @@
+/*
+ * heap/fast.h: the inline fast paths of the heap, shared by alloc.c (behind
+ * om_malloc / om_free) and by the layers above, which get hp_heap_alloc and
+ * hp_heap_free as static inline functions through heap/heap.h: the object
+ * layer calls them for every object, and this way they cost no call.
+ *
+ *   pop   class = hp_class_of(size); pool = heap->cur[plain][class];
+ *         b = pool->free; pool->free = b->next; used++; set b's live bit;
+ *         count.  Misses (no free block, a mode on, large) leave by one call.
+ *   push  registry byte -> segment -> slot descriptor; the owner is this
+ *         heap, no mode, a plain small pool: check and clear b's live bit,
+ *         push, used--, count.  Anything else leaves by one call.
+ *
+ * Both touch the descriptor's line 0 (heap/core.h), one live-bitmap word and
+ * the heap's counters, with no atomic read-modify-write and no lock.  Only
+ * the heap's files see what is inside; the functions are the interface.
+ */
+#ifndef OM_HEAP_FAST_H
+#define OM_HEAP_FAST_H
+
+#include "heap/core.h"
+
+/* Everything hp_heap_alloc does when the pop misses (or a sample is due) or
+ * a mode is on.  The
+ * hooks report its return address: the call site inside the function that
+ * hp_heap_alloc was inlined into, as when hp_heap_alloc was a call. */
+OM_INTERNAL OM_NOINLINE void *hp_alloc_slow(hp_heap *h, size_t size);
+/* Everything hp_heap_free does when the push cannot be done inline. */
+OM_INTERNAL void hp_heap_free_slow(hp_heap *h, void *p);
+/* The push's own way out: a free that needs the slow lane or reports. */
+OM_INTERNAL OM_NOINLINE void hp_free_lane(hp_pool *pool, void *block);
+/* One line and abort: freeing block of p is invalid (says which way). */
+OM_INTERNAL OM_COLD OM_NOINLINE __attribute__((noreturn)) void hp_bad_free(const hp_pool *p,
+                                                                           const void *block);
+
+/* A block of `size` bytes from the current pool of its class, or NULL. */
+static inline __attribute__((always_inline)) void *hp_pop(hp_heap *h, size_t size)
+{
+    if (OM_UNLIKELY(size > HP_MEDIUM_MAX))
+        return NULL;
+    unsigned cls = hp_class_of(size);
+    hp_pool *p = h->cur[HP_KIND_PLAIN][cls];
+    hp_block *b = p->free;
+    if (OM_UNLIKELY(!b))
+        return NULL;
+    int64_t left = h->sample_left - (int64_t)size; /* sampling: see hp_hooks */
+    if (OM_UNLIKELY(left < 0))
+        return NULL;
+    h->sample_left = left;
+    p->free = (hp_block *)b->next;
+    p->used++;
+    size_t g = ((uintptr_t)b - p->start) >> p->shift;
+    HP_STORE(&p->live[g >> 6], HP_LOAD(&p->live[g >> 6]) | (1ull << (g & 63)));
+    HP_BUMP(&h->count.allocs[cls]);
+    return b;
+}
+
+/* Free of block of pool p by heap h.  Local and plain: clear the live bit,
+ * push, count; every other case leaves by a call.  The slot lookup bounds
+ * the offset to the pool's slots, so the bit index is inside live[], and a
+ * pointer that is not a block start, or not live, finds a clear bit (only
+ * live block starts have theirs set). */
+static inline __attribute__((always_inline)) void hp_push(hp_heap *h, hp_pool *p, void *block)
+{
+    if (OM_UNLIKELY(HP_LOAD(&p->heap) != h || (HP_LOAD(&hp_mode) | HP_LOAD(&p->special)))) {
+        hp_free_lane(p, block);
+        return;
+    }
+    uintptr_t off = (uintptr_t)block - p->start;
+    size_t g = off >> p->shift;
+    uint64_t *word = &p->live[g >> 6];
+    uint64_t bit = 1ull << (g & 63), w = HP_LOAD(word);
+    if (OM_UNLIKELY(!(w & bit) || (off & ((1u << p->shift) - 1))))
+        hp_bad_free(p, block);
+    HP_STORE(word, w & ~bit);
+    ((hp_block *)block)->next = (uintptr_t)p->free;
+    p->free = block;
+    HP_BUMP(&h->count.frees[p->cls]);
+    uint32_t used = --p->used, countdown = --h->purge_countdown;
+    if (OM_UNLIKELY((used == 0) | (countdown == 0) | (p->flags & HP_POOL_FULL)))
+        hp_free_slow_local(h, p);
+}
+
+/* The descriptor of p's slot when p lies in an arena, else NULL.  Not
+ * resolved through aliases: an alias or free slot has no owner, so a push
+ * on it leaves for the slow lane, which looks the pool up properly. */
+static inline __attribute__((always_inline)) hp_pool *hp_slot_of(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (OM_LIKELY(!(a >> HP_ADDRESS_BITS) &&
+                  HP_LOAD(&hp_registry[a >> HP_SEGMENT_SHIFT]) == HP_REG_ARENA)) {
+        hp_segment *s = (hp_segment *)(a & ~(uintptr_t)(HP_SEGMENT_SIZE - 1));
+        return &s->pools[(a >> HP_SLOT_SHIFT) & (HP_SLOTS - 1)];
+    }
+    return NULL;
+}
+
+/* ---- the private-heap entry points (declared in heap/heap.h) ---------------- */
+
+static inline void *hp_heap_alloc(hp_heap *h, size_t size)
+{
+    if (OM_LIKELY(!HP_LOAD(&hp_mode))) {
+        void *b = hp_pop(h, size);
+        if (OM_LIKELY(b))
+            return b;
+    }
+    return hp_alloc_slow(h, size);
+}
+
+static inline void hp_heap_free(hp_heap *h, void *p)
+{
+    hp_pool *q = hp_slot_of(p);
+    if (OM_LIKELY(q && HP_LOAD(&q->heap) == h)) { /* only a pool's first slot has an owner */
+        hp_push(h, q, p);
+        return;
+    }
+    hp_heap_free_slow(h, p);
+}
+
+#endif

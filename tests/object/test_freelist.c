@@ -1,0 +1,208 @@
+/* test_freelist.c: the free lists' classes (a fixed-size type parks by its
+ * basicsize, a variable-sized one by its block's size, and every parked block
+ * serves any request of its class), the split between the fast and the
+ * general release path, and the young count kept by both. */
+#include "omtest.h"
+#include "objmem.h"
+#include "object/private.h"
+#include "rt_fixture.h"
+
+typedef struct small {
+    om_object ob;
+    int64_t value; /* 24 bytes: a 32-byte block, like an int */
+} small;
+
+typedef struct pair {
+    om_object ob;
+    om_object *a, *b; /* 32 bytes */
+} pair;
+
+typedef struct vec {
+    om_object ob;
+    int64_t items[]; /* 16 + 8 * n bytes */
+} vec;
+
+static int finalized;
+
+static void pair_dealloc(om_object *self)
+{
+    pair *p = (pair *)self;
+    om_xdecref(p->a);
+    om_xdecref(p->b);
+}
+
+static void pair_finalize(om_object *self)
+{
+    (void)self;
+    finalized++;
+}
+
+static const om_type small_type = {
+    .name = "small", .basicsize = sizeof(small), .flags = OM_TYPE_FREELIST};
+static const om_type pair_type = {
+    .name = "pair", .basicsize = sizeof(pair), .flags = OM_TYPE_FREELIST, .dealloc = pair_dealloc};
+static const om_type fin_pair_type = {.name = "fin_pair",
+                                      .basicsize = sizeof(pair),
+                                      .flags = OM_TYPE_FREELIST,
+                                      .dealloc = pair_dealloc,
+                                      .finalize = pair_finalize};
+static const om_type gc_pair_type = {
+    .name = "gc_pair", .basicsize = sizeof(pair), .flags = OM_TYPE_GC, .dealloc = pair_dealloc};
+static const om_type vec_type = {.name = "vec",
+                                 .basicsize = sizeof(vec),
+                                 .itemsize = sizeof(int64_t),
+                                 .flags = OM_TYPE_FREELIST};
+
+static size_t parked(void)
+{
+    om_runtime_stats st;
+    om_runtime_get_stats(rt, &st);
+    return st.freelist_blocks;
+}
+
+/* A 24-byte type gets a whole 32-byte block, parks in the 32-byte class and
+ * serves the next 32-byte object, of another type. */
+static void test_fixed_type_parks_by_its_class(void **state)
+{
+    (void)state;
+    om_runtime_clear_freelists(rt);
+    small *s = (small *)om_new(rt, &small_type);
+    assert_non_null(s);
+    assert_true(hp_usable_size(s) >= 32);
+    s->value = 42;
+    void *addr = s;
+    om_decref(&s->ob);
+    assert_int_equal(parked(), 1);
+    assert_ptr_equal(rt->freelists[ob_freelist_class(sizeof(small))].head, addr);
+    om_runtime_check(rt);
+    pair *p = (pair *)om_new(rt, &pair_type);
+    assert_ptr_equal(p, addr);
+    assert_null(p->a);
+    assert_null(p->b); /* zeroed past the 24 bytes the small object used */
+    assert_int_equal(parked(), 0);
+    om_decref(&p->ob);
+}
+
+/* Variable-sized objects park by the size of their block; each comes back
+ * for a request of its class only. */
+static void test_var_type_parks_by_block_size(void **state)
+{
+    (void)state;
+    om_runtime_clear_freelists(rt);
+    enum { N = 14 }; /* 24 .. 128 bytes */
+    void *addr[N + 1];
+    for (size_t n = 1; n <= N; n++) {
+        vec *v = (vec *)om_new_var(rt, &vec_type, n);
+        assert_non_null(v);
+        for (size_t i = 0; i < n; i++)
+            v->items[i] = (int64_t)i + 1;
+        addr[n] = v;
+    }
+    for (size_t n = 1; n <= N; n++)
+        om_decref(addr[n]);
+    assert_int_equal(parked(), N);
+    om_runtime_check(rt);
+    for (size_t n = N; n >= 1; n--) {
+        vec *v = (vec *)om_new_var(rt, &vec_type, n);
+        size_t size = om_var_size(&vec_type, n);
+        assert_true(hp_usable_size(v) >= ((size + 15) & ~(size_t)15));
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(v->items[i], 0);
+        /* the newest parked block of the class: for an odd n the class also
+         * holds the block of n + 1 items, parked after it */
+        size_t mate = n % 2 ? n + 1 : n;
+        if (mate > N || ob_freelist_class(om_var_size(&vec_type, mate)) != ob_freelist_class(size))
+            mate = n;
+        assert_true(v == addr[mate] || v == addr[n]);
+        om_decref(&v->ob);
+    }
+    om_runtime_check(rt);
+}
+
+/* A finalizer sends the release down the general path; the block is parked
+ * all the same, and the finalizer ran once. */
+static void test_general_path_parks_too(void **state)
+{
+    (void)state;
+    om_runtime_clear_freelists(rt);
+    finalized = 0;
+    pair *p = (pair *)om_new(rt, &fin_pair_type);
+    p->a = om_new(rt, &small_type);
+    void *addr = p;
+    om_decref(&p->ob);
+    assert_int_equal(finalized, 1);
+    assert_int_equal(parked(), 2);
+    assert_ptr_equal(rt->freelists[ob_freelist_class(sizeof(pair))].head, addr);
+    om_runtime_check(rt);
+}
+
+/* A full class sends the blocks past its bound back to the heap. */
+static void test_full_list_frees_to_the_heap(void **state)
+{
+    (void)state;
+    om_runtime_clear_freelists(rt);
+    enum { N = OB_FREELIST_MAX_BLOCKS + 10 };
+    om_object *objs[N];
+    for (int i = 0; i < N; i++)
+        objs[i] = om_new(rt, &pair_type);
+    size_t blocks0 = 0, bytes0 = 0, blocks1 = 0, bytes1 = 0;
+    hp_heap_usage(rt->heap, &blocks0, &bytes0);
+    for (int i = 0; i < N; i++)
+        om_decref(objs[i]);
+    hp_heap_usage(rt->heap, &blocks1, &bytes1);
+    assert_int_equal(parked(), OB_FREELIST_MAX_BLOCKS);
+    long debug_heap = 0;
+    om_option_get("debug", &debug_heap);
+    if (!debug_heap) /* the debug heap's quarantine holds freed blocks back */
+        assert_int_equal(blocks0 - blocks1, N - OB_FREELIST_MAX_BLOCKS);
+    om_runtime_check(rt);
+}
+
+/* The young count drops by one per GC object freed and never below zero,
+ * even when the collector reset it while the freed objects were young. */
+static void test_young_count_never_negative(void **state)
+{
+    (void)state;
+    int64_t young0 = rt->young_count;
+    pair *root = (pair *)om_new(rt, &gc_pair_type);
+    root->a = om_new(rt, &gc_pair_type);
+    root->b = om_new(rt, &gc_pair_type);
+    assert_int_equal(rt->young_count, young0 + 3);
+    om_decref(&root->ob);
+    assert_int_equal(rt->young_count, young0);
+    root = (pair *)om_new(rt, &gc_pair_type);
+    root->a = om_new(rt, &gc_pair_type);
+    root->b = om_new(rt, &gc_pair_type);
+    rt->young_count = 1; /* as after a collection and one allocation */
+    om_decref(&root->ob);
+    assert_int_equal(rt->young_count, 0);
+}
+
+/* A parked block on a class larger than the block is caught by the check. */
+static void misfile_block(void *arg)
+{
+    (void)arg;
+    om_runtime *r = om_runtime_new(NULL);
+    om_runtime_clear_freelists(r);
+    om_decref(om_new(r, &small_type));
+    size_t from = ob_freelist_class(sizeof(small)), to = OB_FREELIST_CLASSES - 1;
+    r->freelists[to] = r->freelists[from];
+    r->freelists[from] = (ob_freelist){NULL, 0};
+    om_runtime_check(r);
+}
+
+static void test_check_catches_a_misfiled_block(void **state)
+{
+    (void)state;
+    omtest_expect_abort(misfile_block, NULL, "free list of class 7");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        RT_TEST(test_fixed_type_parks_by_its_class), RT_TEST(test_var_type_parks_by_block_size),
+        RT_TEST(test_general_path_parks_too),        RT_TEST(test_full_list_frees_to_the_heap),
+        RT_TEST(test_young_count_never_negative),    RT_TEST(test_check_catches_a_misfiled_block),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
