@@ -20,10 +20,19 @@
  *
  * The layers, each with its own header:
  *
- *   objmem/common.h   errors, options, version
- *   objmem/heap.h     the raw heap: om_malloc and friends, statistics, checks
- *   objmem/object.h   object header, type descriptors, reference counting
- *   ...               later layers add their headers here
+ *   objmem/common.h      errors, options, version
+ *   objmem/heap.h        the raw heap: om_malloc and friends, statistics, checks,
+ *                        the debug heap, fault injection
+ *   objmem/object.h      the runtime, object header, type descriptors, reference
+ *                        counting, immortals
+ *   objmem/gc.h          the cycle collector: Python's gc module
+ *   objmem/types.h       int, float, str, bytes, None; interning
+ *   objmem/containers.h  tuple, list, dict, set, records, instances, iterators,
+ *                        range, the LRU cache, weak references, getsizeof
+ *   objmem/inspect.h     objgraph and pympler: type counts, growth, reference
+ *                        chains, leaks, DOT, deep size
+ *   objmem/trace.h       tracemalloc, regions, the timeline, process memory;
+ *                        the call-site macros (included last)
  */
 #ifndef OBJMEM_H
 #define OBJMEM_H
