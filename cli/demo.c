@@ -3,12 +3,42 @@
  * a section (demo_heap.c, demo_objects.c, ...); this file runs them in order
  * and prints the summary.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "demo.h"
 #include "objmem.h"
+
+static char note_text[DEMO_MAX_NOTES][160];
+static const char *note_lines[DEMO_MAX_NOTES];
+static size_t n_notes;
+
+void demo_note(const char *fmt, ...)
+{
+    if (n_notes == DEMO_MAX_NOTES)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(note_text[n_notes], sizeof note_text[n_notes], fmt, ap);
+    va_end(ap);
+    note_lines[n_notes] = note_text[n_notes];
+    n_notes++;
+}
+
+const char *const *demo_notes(size_t *n)
+{
+    *n = n_notes;
+    return note_lines;
+}
+
+static void print_summary(void)
+{
+    printf("\n== summary ==\n");
+    for (size_t i = 0; i < n_notes; i++)
+        printf("  %s\n", note_lines[i]);
+}
 
 int cli_demo(int argc, char **argv)
 {
@@ -44,5 +74,6 @@ int cli_demo(int argc, char **argv)
         return 1;
     if (demo_trace(&opt) != 0)
         return 1;
+    print_summary();
     return 0;
 }

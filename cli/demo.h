@@ -2,10 +2,12 @@
 #ifndef OM_CLI_DEMO_H
 #define OM_CLI_DEMO_H
 
+#include <stddef.h>
+
 typedef struct demo_options {
-    int scale;    /* 0 quick (tests), 1 normal */
-    int threads;  /* worker threads for the heap workload */
-    int progress; /* draw the live progress line */
+    int scale;          /* 0 quick (tests), 1 normal */
+    int threads;        /* worker threads for the heap workload */
+    int progress;       /* draw the live progress line */
     const char *report; /* tracing section: writes REPORT.html and REPORT.json (NULL: no files) */
 } demo_options;
 
@@ -17,6 +19,13 @@ int demo_gc(const demo_options *opt);
 int demo_objects(const demo_options *opt);
 /* The tracing section: top allocation sites, types, a region, the report. */
 int demo_trace(const demo_options *opt);
+
+/* The summary: each section notes its headline results; demo.c prints them at
+ * the end and the tracing section puts them at the top of the HTML report.
+ * Lines longer than 160 bytes are cut; at most DEMO_MAX_NOTES are kept. */
+#define DEMO_MAX_NOTES 32
+void demo_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *const *demo_notes(size_t *n);
 
 /* Collections and pauses per generation of rt, for any section's summary. */
 typedef struct om_runtime om_runtime;

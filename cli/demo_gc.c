@@ -43,6 +43,31 @@ void demo_gc_report(om_runtime *rt)
                (unsigned long long)inc.max_slice_work, (unsigned long long)inc.peak_garbage);
 }
 
+/* The section's line in the demo's summary. */
+static void note_collector(om_runtime *rt, int64_t live)
+{
+    om_gc_stats s;
+    om_gc_pauses p;
+    om_gc_get_stats(rt, &s);
+    om_gc_get_pauses(rt, &p);
+    uint64_t collections = 0, collected = 0, worst = 0, worst_cpu = 0;
+    int worst_gen = 0;
+    for (int g = 0; g < OM_GC_GENERATIONS; g++) {
+        collections += s.gen[g].collections;
+        collected += s.gen[g].collected;
+        if (p.automatic[g].cpu_max_ns > worst_cpu)
+            worst_cpu = p.automatic[g].cpu_max_ns;
+        if (p.automatic[g].max_ns > worst) {
+            worst = p.automatic[g].max_ns;
+            worst_gen = g;
+        }
+    }
+    demo_note("collector: %llu collections freed %llu cyclic objects beside %lld live lists; "
+              "longest automatic pause %.2f ms wall (generation %d), %.2f ms of CPU",
+              (unsigned long long)collections, (unsigned long long)collected, (long long)live,
+              ms(worst), worst_gen, ms(worst_cpu));
+}
+
 /* One piece of cyclic garbage: a list holding itself, or two dicts holding
  * each other.  0, or -1 on failure. */
 static int make_trash(om_runtime *rt, om_object *key, int64_t i)
@@ -80,9 +105,10 @@ int demo_gc(const demo_options *opt)
     if (rc != 0)
         fprintf(stderr, "objmem demo: collector section failed: %s\n", om_error_message());
     else {
-        printf("\ncollector workload: %lld live lists, %lld pieces of cyclic garbage\n",
+        printf("\n== collector: %lld live lists, %lld pieces of cyclic garbage ==\n",
                (long long)live, (long long)churn);
         demo_gc_report(rt);
+        note_collector(rt, live);
     }
     om_xdecref(key);
     om_xdecref(root);

@@ -131,6 +131,60 @@ static void draw_progress(int nworkers, long total, double started)
     fflush(stderr);
 }
 
+static double mib(size_t bytes)
+{
+    return (double)bytes / 1048576.0;
+}
+
+/* The classes that served the most allocations, with their peaks. */
+static void print_busiest_classes(const om_heap_stats *st)
+{
+    unsigned order[OM_HEAP_MAX_CLASSES];
+    for (unsigned c = 0; c < st->n_classes; c++)
+        order[c] = c;
+    for (unsigned i = 1; i < st->n_classes; i++) /* insertion sort, 64 entries at most */
+        for (unsigned j = i;
+             j > 0 && st->classes[order[j]].allocs > st->classes[order[j - 1]].allocs; j--) {
+            unsigned t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    printf("  busiest size classes      allocs   peak blocks\n");
+    for (unsigned i = 0; i < st->n_classes && i < 6; i++) {
+        const om_class_stats *cs = &st->classes[order[i]];
+        printf("    %6zu bytes  %14llu  %12zu\n", cs->block_size, (unsigned long long)cs->allocs,
+               cs->blocks_peak);
+    }
+}
+
+static void print_summary(long ops, double secs, int nthreads)
+{
+    om_heap_stats st;
+    om_heap_get_stats(&st);
+    double peak_frag =
+        st.committed_peak ? 1.0 - (double)st.bytes_peak / (double)st.committed_peak : 0.0;
+    printf("  %ld allocations and frees in %.2f s (%.1f million a second, all threads)\n", ops,
+           secs, secs > 0 ? (double)ops / secs / 1e6 : 0.0);
+    printf("  live at peak %.1f MiB in %zu blocks; committed at peak %.1f MiB (%.0f%% overhead)\n",
+           mib(st.bytes_peak), st.blocks_peak, mib(st.committed_peak), peak_frag * 100.0);
+    printf("  arenas at peak %zu; large blocks from the OS now %zu; OS calls %llu; given back so "
+           "far %.1f MiB\n",
+           st.arenas_peak, st.large_in_use, (unsigned long long)st.os_calls, mib(st.returned));
+    print_busiest_classes(&st);
+    size_t live_blocks = om_heap_check();
+    size_t committed_before = st.committed;
+    size_t given = om_release();
+    om_heap_get_stats(&st);
+    printf("  heap check: %zu live blocks, every invariant holds\n", live_blocks);
+    printf("  om_release gave back %.1f MiB; committed %.1f MiB -> %.1f MiB\n", mib(given),
+           mib(committed_before), mib(st.committed));
+    demo_note(
+        "heap: %.1f million allocations a second on %d threads; peak %.1f MiB live in %.1f MiB "
+        "committed; %.1f MiB committed after om_release",
+        secs > 0 ? (double)ops / secs / 1e6 : 0.0, nthreads, mib(st.bytes_peak),
+        mib(st.committed_peak), mib(st.committed));
+}
+
 int demo_heap(const demo_options *opt)
 {
     int n = opt->threads < 1 ? 1 : opt->threads > MAX_WORKERS ? MAX_WORKERS : opt->threads;
@@ -176,14 +230,9 @@ int demo_heap(const demo_options *opt)
         fprintf(stderr, "objmem demo: the heap ran out of memory: %s\n", om_error_message());
         return -1;
     }
-    fflush(stdout);
-    om_heap_print_stats(1);
-    size_t live_blocks = om_heap_check();
-    size_t given = om_release();
-    om_heap_stats st;
-    om_heap_get_stats(&st);
-    printf("  heap check: %zu live blocks, every invariant holds\n", live_blocks);
-    printf("  om_release gave back %.1f MiB; committed now %.1f MiB\n", (double)given / 1048576.0,
-           (double)st.committed / 1048576.0);
+    struct timespec done_at;
+    clock_gettime(CLOCK_MONOTONIC, &done_at);
+    double secs = (double)done_at.tv_sec + (double)done_at.tv_nsec * 1e-9 - started;
+    print_summary(per * n, secs, n);
     return 0;
 }

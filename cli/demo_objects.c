@@ -145,8 +145,12 @@ static void print_sizes(churn *c)
         om_instance_setattr(inst, slots[i], c->tags);
     }
     OM_AUTO om_object *d = om_instance_dict(inst);
-    printf("  4 fields: record %zu bytes, instance + dict %zu bytes (getsizeof)\n",
-           om_sys_getsizeof(item), om_sys_getsizeof(inst) + om_sys_getsizeof(d));
+    size_t record = om_sys_getsizeof(item), instance = om_sys_getsizeof(inst) + om_sys_getsizeof(d);
+    printf("  4 fields: record %zu bytes, instance + dict %zu bytes (getsizeof)\n", record,
+           instance);
+    demo_note("objects: a record of 4 fields takes %zu bytes, an instance with a dict %zu "
+              "(the __slots__ saving); every object header is %zu bytes",
+              record, instance, sizeof(om_object));
 }
 
 static int churn_run(churn *c, const demo_options *opt)
@@ -164,20 +168,21 @@ static int churn_run(churn *c, const demo_options *opt)
         if (opt->progress) {
             om_runtime_stats st;
             om_runtime_get_stats(c->rt, &st);
-            printf("\r  objects: round %3d/%d  %7lld items in %2lld buckets  %8zu live objects",
-                   r + 1, rounds, (long long)items, (long long)om_dict_len(c->registry),
-                   st.objects);
-            fflush(stdout);
+            fprintf(stderr,
+                    "\r  objects: round %3d/%d  %7lld items in %2lld buckets  %8zu live objects",
+                    r + 1, rounds, (long long)items, (long long)om_dict_len(c->registry),
+                    st.objects);
+            fflush(stderr);
         }
     }
     if (opt->progress)
-        printf("\n");
+        fputc('\n', stderr);
     return 0;
 }
 
 int demo_objects(const demo_options *opt)
 {
-    printf("objects: a registry of buckets of records, churned\n");
+    printf("\n== objects: a registry of buckets of records, churned ==\n");
     churn c = {.rt = om_runtime_new(NULL), .seed = 0x2545f4914f6cdd1dull};
     if (!c.rt) {
         fprintf(stderr, "objects: %s\n", om_error_message());
@@ -196,6 +201,10 @@ int demo_objects(const demo_options *opt)
         print_types(c.rt);
         long freed = om_gc_collect(c.rt, 2);
         printf("  a full collection freed %ld objects of dropped buckets\n", freed);
+        demo_note("objects: %ld objects of dropped buckets freed by one full collection; "
+                  "name-length cache hit %llu of %llu lookups",
+                  freed, (unsigned long long)info.hits,
+                  (unsigned long long)(info.hits + info.misses));
         demo_gc_report(c.rt);
     }
     om_xdecref(c.registry);

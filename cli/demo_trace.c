@@ -206,12 +206,15 @@ static int write_html(const char *path, const om_trace_stats *lines, const om_tr
         static const char *const type_head[] = {"type", "objects", "bytes"};
         html_table tables[2] = {{"Top allocation sites (live)", 4, nl, site_head, site_cells},
                                 {"Live objects by type", 3, nt, type_head, type_cells}};
-        const char *summary[] = {
-            "objmem demo: the tracing section",
-            "allocation sites are the file:line of each call (objmem/trace.h)"};
+        size_t nnotes;
+        const char *const *notes = demo_notes(&nnotes);
+        const char *summary[DEMO_MAX_NOTES + 1];
+        memcpy(summary, notes, nnotes * sizeof *summary);
+        summary[nnotes] = "tracing section: allocation sites are the file:line of each call "
+                          "(objmem/trace.h)";
         html_report page = {.title = "objmem demo",
                             .summary = summary,
-                            .n_summary = 2,
+                            .n_summary = nnotes + 1,
                             .timeline = points,
                             .n_points = ntl,
                             .flames = {{"Live bytes by allocating stack", stacks, nstack}},
@@ -297,6 +300,13 @@ static int report(work *w, results *r, const demo_options *opt)
     om_timeline_cost(r->tl, &cost, &per);
     printf("  tracer: %zu live traces, %.1f bytes a trace of its own; timeline: %llu us a sample\n",
            ts.traces, ts.bytes_per_trace, (unsigned long long)(per / 1000));
+    if (r->lines->n) {
+        const om_trace_frame *f = &r->lines->items[0].traceback.frames[0];
+        demo_note("tracing: top site %s (%s:%u) holds %zu KiB in %zu blocks; the tracer spends "
+                  "%.1f bytes a trace",
+                  f->function, f->filename, f->lineno, r->lines->items[0].size >> 10,
+                  r->lines->items[0].count, ts.bytes_per_trace);
+    }
     if (!opt->report)
         return 0;
     char html[512], json[512];
@@ -308,14 +318,16 @@ static int report(work *w, results *r, const demo_options *opt)
     free(samples);
     if (rc == 0)
         rc = write_json(json, r->snap, r->types, r->tl, r->region, w->rt);
-    if (rc == 0)
+    if (rc == 0) {
         printf("  report: %s and %s\n", html, json);
+        demo_note("report: %s (open it in a browser) and %s", html, json);
+    }
     return rc;
 }
 
 int demo_trace(const demo_options *opt)
 {
-    printf("\ntracing: an index of words built under the tracer\n");
+    printf("\n== tracing: an index of words built under the tracer ==\n");
     bool was_tracing = om_trace_is_tracing();
     if (!was_tracing && om_trace_start(8) != 0) {
         fprintf(stderr, "objmem demo: tracing: %s\n", om_error_message());
