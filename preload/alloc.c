@@ -40,8 +40,8 @@
 #include <unistd.h>
 
 #include "objmem/heap.h"
-#include "heap/core.h"
 #include "heap/heap.h"
+#include "heap/special.h"
 #include "preload.h"
 
 #define PL_EXPORT __attribute__((visibility("default")))
@@ -68,14 +68,14 @@ static size_t foreign_usable_size(void *p)
 }
 
 /* p lies in memory objmem reserved (an arena or a large segment), live block
- * or not: one load from the heap's segment registry, reading only objmem's
- * memory.  No other allocator's block can lie there, so such a pointer goes
- * to om_*, which checks that it is a live block's start and names a double
- * or invalid free itself; anything else goes to glibc.  (Asking for a live
+ * or not (hp_in_heap: one registry load, reading only objmem's memory).  No
+ * other allocator's block can lie there, so such a pointer goes to om_*,
+ * which checks that it is a live block's start and names a double or
+ * invalid free itself; anything else goes to glibc.  (Asking for a live
  * block here, hp_block_of, cost a quarter of a malloc/free pair.) */
 static inline bool reserved(const void *p)
 {
-    return hp_segment_of(p) != NULL;
+    return hp_in_heap(p);
 }
 
 /* A pointer objmem does not own goes to glibc, which reads the word before

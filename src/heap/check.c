@@ -103,12 +103,17 @@ static void check_heap(const hp_heap *h, check_totals *t)
                             (void *)p);
                     if (!!(p->flags & HP_POOL_FULL) != full)
                         BAD("heap %p: pool %p is on the wrong list", (void *)h, (void *)p);
+                    if (p->flags & HP_POOL_SWEEP)
+                        BAD("heap %p: pool %p (class %u) still marked for a sweep", (void *)h,
+                            (void *)p, c);
                     check_pool(p, h, t);
                 }
                 if (l->tail != prev)
                     BAD("heap %p: tail of the pool list of class %u is wrong", (void *)h, c);
             }
         }
+    if (h->sweep)
+        BAD("heap %p: sweep list not empty outside a walk (pool %p)", (void *)h, (void *)h->sweep);
     for (const hp_pool *p = h->large.head; p; p = p->next) {
         size_t before = t->live;
         check_pool(p, h, t);

@@ -31,6 +31,8 @@
  *   - Every pool of a heap is on exactly one of its lists: avail (may have
  *     free blocks) or full.  heap->cur[k][c] is the head of avail[k][c] or
  *     the empty sentinel.
+ *   - Outside a walk a heap's sweep list is empty and no pool of it has
+ *     HP_POOL_SWEEP; during one, the list holds exactly the flagged pools.
  *   - The registry marks exactly the segments on the segment list.
  */
 #ifndef OM_HEAP_CORE_H
@@ -99,12 +101,13 @@ typedef struct hp_pool hp_pool;
 enum { HP_SEG_ARENA = 1, HP_SEG_LARGE = 2 };
 #define HP_CLASS_LARGE 0xFF /* pool->cls of a large block */
 enum {
-    HP_POOL_FULL = 0x1,   /* on its heap's full list */
-    HP_POOL_DIRTY = 0x2,  /* on its (private) heap's dirty list */
-    HP_POOL_HOLES = 0x4,  /* some free pages were given back */
-    HP_POOL_LARGE = 0x8,  /* the one block of a large segment */
-    HP_POOL_IDLE = 0x10,  /* not allocated from since the last purge tick */
-    HP_POOL_ZEROED = 0x20 /* a large block straight from the OS: all zero */
+    HP_POOL_FULL = 0x1,    /* on its heap's full list */
+    HP_POOL_DIRTY = 0x2,   /* on its (private) heap's dirty list */
+    HP_POOL_HOLES = 0x4,   /* some free pages were given back */
+    HP_POOL_LARGE = 0x8,   /* the one block of a large segment */
+    HP_POOL_IDLE = 0x10,   /* not allocated from since the last purge tick */
+    HP_POOL_ZEROED = 0x20, /* a large block straight from the OS: all zero */
+    HP_POOL_SWEEP = 0x40   /* on its (private) heap's sweep list: freed into during a walk */
 };
 
 /* Three cache lines, by who writes them, so that frees from other threads
@@ -140,6 +143,7 @@ struct __attribute__((aligned(64))) hp_pool {
     uint64_t gone[4];                 /* those pages, one bit each (256 at most) */
     hp_pool *next, *prev;             /* heap list (avail / full / large / abandoned) */
     hp_pool *dirty_next, *dirty_prev; /* private heaps: dirty list */
+    hp_pool *sweep_next;              /* private heaps: sweep list (HP_POOL_SWEEP) */
 
     uintptr_t thread_free __attribute__((aligned(64))); /* atomic stack, other threads' frees */
     /* One bit per granule of 2^shift bytes (shift = the largest power of two
@@ -183,6 +187,8 @@ struct hp_heap {
     hp_pool_list large;       /* private heaps: their large blocks */
     uint64_t remote_classes;  /* atomic: classes with pools that got remote frees */
     hp_pool *dirty;           /* private heaps: pools allocated from since clear_dirty */
+    hp_pool *sweep;           /* pools freed into during the current walk (HP_POOL_SWEEP) */
+    uint64_t sweep_examined;  /* pools the sweeps after walks and clears looked at */
     uint32_t purge_countdown; /* frees until the next page purge of sparse pools */
     uint64_t last_purge;      /* om_now_ns of that purge */
     uint16_t purge_cursor;    /* kind * HP_NCLASSES + class where the last purge stopped */
@@ -218,6 +224,13 @@ static inline hp_segment *hp_segment_of(const void *p)
     if (OM_UNLIKELY(!(HP_LOAD(&hp_registry[a >> HP_SEGMENT_SHIFT]) & 1))) /* arena or large */
         return NULL;
     return (hp_segment *)(a & ~(uintptr_t)(HP_SEGMENT_SIZE - 1));
+}
+
+/* heap/special.h: any registry byte but none, continuations included. */
+static inline bool hp_in_heap(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    return !(a >> HP_ADDRESS_BITS) && HP_LOAD(&hp_registry[a >> HP_SEGMENT_SHIFT]) != HP_REG_NONE;
 }
 
 static inline hp_pool *hp_pool_of(const void *p)
@@ -354,6 +367,10 @@ OM_INTERNAL hp_pool *hp_abandoned_first_locked(unsigned kind, unsigned cls);
 OM_INTERNAL size_t hp_abandoned_count_locked(unsigned kind, unsigned cls, size_t *used);
 /* The owner freed into p and p is full-listed or empty, or a purge is due. */
 OM_INTERNAL void hp_free_slow_local(hp_heap *h, hp_pool *p);
+/* For tests: how many pools the sweeps of h (after each walk and each
+ * clear_dirty) have examined since h was made.  Proportional to the pools
+ * freed into during walks plus the dirty pools cleared, never to the heap. */
+OM_INTERNAL uint64_t hp_heap_sweep_examined(const hp_heap *h);
 
 /* Core-private bit of hp_mode: secure mode sends every call down the generic path. */
 #define HP_MODE_SECURE 0x100u

@@ -117,6 +117,23 @@ static void unmark_dirty(hp_heap *h, hp_pool *p)
     p->flags &= (uint8_t)~HP_POOL_DIRTY;
 }
 
+/* ---- pools freed into during a walk ------------------------------------------------
+ * A walk keeps its heap's lists still (the walk is iterating them), so a
+ * free that would move a pool between lists, or give an emptied one back,
+ * only records the pool here; sweep_empty does the moves after the walk.
+ * One flag and one link per pool: the sweep costs the pools freed into,
+ * not the heap (a young collection walks a few dirty pools of a heap that
+ * may hold millions of blocks). */
+
+static void note_swept(hp_heap *h, hp_pool *p)
+{
+    if (p->flags & HP_POOL_SWEEP)
+        return;
+    p->flags |= HP_POOL_SWEEP;
+    p->sweep_next = h->sweep;
+    h->sweep = p;
+}
+
 /* ---- heap records ---------------------------------------------------------------- */
 
 static void reset_heap(hp_heap *h)
@@ -161,6 +178,8 @@ static void fold_counters_locked(const hp_heap *h)
     for (unsigned c = 0; c < HP_NCLASSES; c++) {
         hp_retired.allocs[c] += h->count.allocs[c];
         hp_retired.frees[c] += h->count.frees[c];
+        if (h->count.peak[c] > hp_retired.peak[c]) /* a retired heap's peak still counts */
+            hp_retired.peak[c] = h->count.peak[c];
     }
     hp_retired.large_allocs += h->count.large_allocs;
     hp_retired.large_frees += h->count.large_frees;
@@ -632,8 +651,10 @@ void hp_pool_emptied(hp_heap *h, hp_pool *p)
  * is now empty, or a purge is due. */
 static void after_local_free(hp_heap *h, hp_pool *p)
 {
-    if (h->walking)
-        return; /* lists stay still during a walk; sweep_empty tidies up */
+    if (h->walking) {
+        note_swept(h, p); /* lists stay still during a walk; sweep_empty tidies up */
+        return;
+    }
     if (p->flags & HP_POOL_FULL) {
         hp_list_remove(&h->full[p->kind][p->cls], p);
         p->flags &= (uint8_t)~HP_POOL_FULL;
@@ -757,7 +778,8 @@ static int walk_pool(hp_pool *p, hp_visit_fn visit, void *arg)
 {
     if (p->cls == HP_CLASS_LARGE)
         return p->used ? visit_block(p->kind, (void *)p->start, p->block_size, visit, arg) : 0;
-    hp_pool_collect(p);
+    if (hp_pool_collect(p))
+        note_swept(p->heap, p);
     for (size_t w = 0; w < p->live_words; w++) {
         uint64_t bits = HP_LOAD(&p->live[w]);
         while (bits) {
@@ -772,25 +794,38 @@ static int walk_pool(hp_pool *p, hp_visit_fn visit, void *arg)
     return 0;
 }
 
-/* After a walk: full pools the visitor freed into go back to avail, pools it
- * emptied go back to their arenas. */
+/* A pool one of h's walks freed into, or one of h's dirty pools being
+ * cleared: a full pool with free blocks goes back to avail, an empty one
+ * (not current, not dirty) back to its arena.  Large pools have nothing to
+ * tidy (their frees unlink them at once). */
+static void tidy_pool(hp_heap *h, hp_pool *p)
+{
+    h->sweep_examined++;
+    if (p->cls == HP_CLASS_LARGE)
+        return;
+    if ((p->flags & HP_POOL_FULL) && p->free)
+        after_local_free(h, p);
+    else if (p->used == 0)
+        hp_pool_emptied(h, p);
+}
+
+/* After a walk: tidies the pools on the sweep list, and only those.  After
+ * it the list is empty, no pool is flagged, and h->walking is false. */
 static void sweep_empty(hp_heap *h)
 {
     h->walking = false;
-    for (unsigned k = 0; k < HP_NKINDS; k++)
-        for (unsigned c = 0; c < HP_NCLASSES; c++) {
-            hp_pool *next;
-            for (hp_pool *p = h->full[k][c].head; p; p = next) {
-                next = p->next;
-                if (p->free)
-                    after_local_free(h, p);
-            }
-            for (hp_pool *p = h->avail[k][c].head; p; p = next) {
-                next = p->next;
-                if (p->used == 0)
-                    hp_pool_emptied(h, p);
-            }
-        }
+    hp_pool *p;
+    while ((p = h->sweep) != NULL) {
+        h->sweep = p->sweep_next;
+        p->sweep_next = NULL;
+        p->flags &= (uint8_t)~HP_POOL_SWEEP;
+        tidy_pool(h, p);
+    }
+}
+
+uint64_t hp_heap_sweep_examined(const hp_heap *h)
+{
+    return h->sweep_examined;
 }
 
 int hp_heap_walk(hp_heap *h, hp_visit_fn visit, void *arg)
@@ -826,15 +861,20 @@ int hp_heap_walk_dirty(hp_heap *h, hp_visit_fn visit, void *arg)
     return rc;
 }
 
+/* Dirty pools that emptied were kept (hp_pool_emptied leaves a dirty or
+ * current pool alone); with the marks and the current pools gone, each
+ * unmarked pool is tidied, so the cost is the dirty list, not the heap. */
 void hp_heap_clear_dirty(hp_heap *h)
 {
-    hp_pool *p;
-    while ((p = h->dirty) != NULL)
-        unmark_dirty(h, p);
+    sweep_empty(h);
     for (unsigned k = 0; k < HP_NKINDS; k++)
         for (unsigned c = 0; c < HP_NCLASSES; c++)
             h->cur[k][c] = &hp_empty_pool; /* the next allocation marks its pool */
-    sweep_empty(h);
+    hp_pool *p;
+    while ((p = h->dirty) != NULL) {
+        unmark_dirty(h, p);
+        tidy_pool(h, p);
+    }
 }
 
 void hp_heap_usage(const hp_heap *h, size_t *blocks, size_t *bytes)

@@ -41,6 +41,15 @@ OM_INTERNAL void hp_free_block(void *block);
 OM_INTERNAL void *hp_block_of(const void *p);
 OM_INTERNAL enum hp_kind hp_block_kind(const void *block);
 OM_INTERNAL size_t hp_block_size(const void *block);
+/* True when p lies in memory objmem reserved from the OS (an arena, or any
+ * part of a large segment), whether or not a live block is there: one load
+ * from the segment registry, never a read of p's memory, so any pointer at
+ * all may be asked about, from any thread.  No other allocator's block can
+ * lie there, so a malloc replacement sends such a pointer to objmem's free,
+ * which names an invalid or double free itself.  Memory given back to the OS
+ * stops being reserved.  Static inline: defined in heap/core.h, which every
+ * includer of this header gets (through heap/fast.h at its end). */
+static inline bool hp_in_heap(const void *p);
 
 /* Allocation hooks (HP_MODE_HOOKS), installed by the tracer.  Called on every
  * heap, global and private: on_alloc after a successful allocation with the
