@@ -121,6 +121,14 @@ OM_INTERNAL void tr_capture_init(void);
  * from `caller`; returns the frames kept and sets *total to those seen. */
 OM_INTERNAL unsigned tr_capture(uintptr_t *frames, unsigned max, void *caller, unsigned *total);
 
+/* ---- sample.c: sampling's weights ------------------------------------------------ */
+/* The bytes a sampled block of `size` bytes stands for when the mean gap is
+ * `mean`: size / (1 - exp(-size/mean)), at least size. */
+OM_INTERNAL size_t tr_sample_weight(size_t size, size_t mean);
+/* The tracer's own countdown (per thread), for blocks the heap does not
+ * sample (the debug heap's): 0 when this block is not sampled, else its weight. */
+OM_INTERNAL size_t tr_sample_own(size_t size, size_t mean);
+
 /* ---- tracer.c: the state, the hooks ---------------------------------------------- */
 #define TR_MAX_REGIONS 16 /* regions open at once (bits of a mask) */
 

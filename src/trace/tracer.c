@@ -15,19 +15,45 @@
  *                                                        insert trace,
  *                                                        current, peak
  *
- * Sampling mode (om_trace_start_sampling) draws the distance to the next
- * sampled byte from an exponential distribution of mean M, per thread, so
- * that sampling is a Poisson process over allocated bytes: a block of s
- * bytes is sampled with probability p = 1 - exp(-s/M) and recorded as
- * s / p bytes, which keeps every total an unbiased estimate.  Unsampled
- * allocations cost a subtraction; a free takes the lock only when a small
- * counting filter says its address may have been sampled.
+ * Sampling mode (om_trace_start_sampling) leaves the choice to the heap:
+ * its hooks carry sample_bytes = M, and each heap counts down the bytes its
+ * fast path hands out, calling on_alloc only for the allocation that
+ * crosses zero (gaps drawn from an exponential distribution of mean M).
+ * Unsampled allocations never leave the heap's inline pop.  The sampled
+ * points form a Poisson process of rate 1/M over allocated bytes, so a
+ * block of s bytes holds at least one of them with probability
+ *
+ *     p(s) = 1 - exp(-s/M)
+ *
+ * (the process is memoryless, so this holds whatever came before, and the
+ * heap's fresh draw after a block holding two points changes nothing).
+ * Each sampled block is recorded with the weight w(s) = s / p(s)
+ * (sample.c), the Horvitz-Thompson estimator: E[w(s) 1{sampled}] = s for
+ * every block, so every total (current, peak, per line) is an unbiased
+ * estimate.  w(s) lies between max(s, M) and s + M (about M + s/2 for
+ * s << M, s for s >> M); max(s, M) alone would read 63% of blocks of M.
+ *
+ *     blocks         [ a ][  b  ][c][   d    ][e][ f  ][g ][  h  ]
+ *     sampled bytes          x           x                    x     gaps ~ Exp(M)
+ *     recorded               b           d                    h     each as w(its size)
+ *
+ * The heap counts requested bytes and reports usable ones, and p is taken
+ * of the usable size: a size its class rounds up is estimated between its
+ * requested and its usable bytes.  The heap does not count the blocks a
+ * pool refill serves, which lowers the rate by their share (docs/design.md
+ * has both measured).  on_free also arrives for unsampled blocks (every
+ * free from a pool holding a sampled block): a small counting filter of
+ * sampled addresses turns most of them away before the lock, and the table
+ * ignores the rest.  The heap never samples the debug heap's blocks: when
+ * the debug heap is on at the start, sampling installs the exact hooks and
+ * counts down itself, per thread, in the hook (tr_sample_own: the same
+ * process, slower).
  *
  * The lock (a spin lock, see trace.h) is held across fork (pthread_atfork)
- * so a child starts with a consistent table.  The tracer's memory comes from tr_map; when it runs
- * out a trace is dropped and counted in `lost`, never the allocation.
+ * so a child starts with a consistent table.  The tracer's memory comes
+ * from tr_map; when it runs out a trace is dropped and counted in `lost`,
+ * never the allocation.
  */
-#include <math.h>
 #include <stdatomic.h>
 #include <execinfo.h>
 #include <sched.h>
@@ -38,8 +64,12 @@
 #include "trace/trace.h"
 
 #define DEFAULT_MEAN_BYTES (512 * 1024) /* sampling: mean bytes between samples */
-#define FILTER_SLOTS       65536        /* counting filter of sampled addresses */
-#define MAX_DOMAINS        256          /* private heaps named; more share the last */
+/* A throw-away allocation at the start of sampling, larger than the interval
+ * (1 MiB) at which a heap with sampling off looks whether it was turned on:
+ * it makes the starting thread's heap draw its first gap at once. */
+#define WARM_BYTES   (2u << 20)
+#define FILTER_SLOTS 65536 /* counting filter of sampled addresses */
+#define MAX_DOMAINS  256   /* private heaps named; more share the last */
 
 tr_state tr_global;
 
@@ -57,11 +87,9 @@ void tr_lock_slow(tr_state *g)
 /* Read by the hooks with no lock: 0 when off, else the traceback limit. */
 static _Atomic int active_nframe;
 static _Atomic size_t active_mean;
+static _Atomic bool active_own; /* sampling with the tracer's countdown (debug heap) */
 static _Atomic uint8_t sample_filter[FILTER_SLOTS];
-
-static OM_THREAD_LOCAL int64_t sample_left;
-static OM_THREAD_LOCAL uint64_t sample_rng;
-static OM_THREAD_LOCAL size_t sample_mean; /* the mean sample_left was drawn for */
+static OM_THREAD_LOCAL bool warming; /* on_alloc ignores the start's warm-up block */
 
 static const void *domain_heaps[MAX_DOMAINS];
 static uint32_t ndomains;
@@ -79,32 +107,7 @@ uint32_t tr_domain_of_heap(const void *heap)
     return ndomains;
 }
 
-/* ---- sampling ------------------------------------------------------------------ */
-static int64_t next_gap(size_t mean)
-{
-    if (sample_mean != mean || sample_rng == 0) {
-        sample_rng = om_random_seed() | 1;
-        sample_mean = mean;
-    }
-    double u = (double)((om_splitmix64(&sample_rng) >> 11) + 1) * 0x1.0p-53; /* (0, 1] */
-    double gap = -log(u) * (double)mean;
-    return gap < 1.0 ? 1 : gap > 1e15 ? (int64_t)1e15 : (int64_t)gap;
-}
-
-/* 0 when the block is not sampled, else the bytes it stands for. */
-static size_t sample(size_t size, size_t mean)
-{
-    if (sample_mean != mean)
-        sample_left = next_gap(mean);
-    sample_left -= (int64_t)size;
-    if (OM_LIKELY(sample_left > 0))
-        return 0;
-    sample_left = next_gap(mean); /* memoryless: draw afresh from the block's end */
-    double p = -expm1(-(double)size / (double)mean);
-    double weight = p > 0 ? (double)size / p : (double)mean;
-    return weight < (double)size ? size : (size_t)weight;
-}
-
+/* ---- sampling (weights: sample.c) --------------------------------------------- */
 static inline size_t filter_slot(uintptr_t addr)
 {
     return (size_t)(((uint64_t)addr * 0x9e3779b97f4a7c15ull) >> 48);
@@ -208,8 +211,12 @@ static void on_alloc(void *p, size_t size, hp_heap *heap, void *caller)
     if (!nframe || !p)
         return;
     size_t mean = atomic_load_explicit(&active_mean, memory_order_relaxed);
-    if (mean) {
-        size = sample(size, mean);
+    if (mean) { /* the heap chose this block, or the tracer's own countdown does */
+        if (warming)
+            return;
+        size = atomic_load_explicit(&active_own, memory_order_relaxed)
+                   ? tr_sample_own(size, mean)
+                   : tr_sample_weight(size, mean);
         if (!size)
             return;
     }
@@ -252,7 +259,21 @@ static void on_free(void *p, size_t size, hp_heap *heap)
     tr_unlock(g);
 }
 
-static const hp_hooks hooks = {on_alloc, on_free};
+/* Exact: every allocation and free takes the heap's slow lane.  Sampling:
+ * sample_bytes is set by start() while no hooks are installed. */
+static const hp_hooks exact_hooks = {on_alloc, on_free, 0};
+static hp_hooks sampling_hooks = {on_alloc, on_free, 0};
+
+/* A heap with sampling off looks whether it was turned on only once per
+ * WARM_BYTES / 2 allocated; until then it samples nothing.  One large block
+ * makes the calling thread's heap start counting now (other threads' heaps
+ * catch up within that interval). */
+static void warm_sampling(void)
+{
+    warming = true;
+    om_free(om_malloc(WARM_BYTES));
+    warming = false;
+}
 
 /* ---- controls ------------------------------------------------------------------- */
 static void lock_for_fork(void)
@@ -305,10 +326,19 @@ static int start(int nframe, size_t mean)
     g->tracing = true;
     g->nframe = nframe;
     g->mean_bytes = mean;
+    /* the heap does not sample the debug heap's blocks: count them here */
+    bool own = mean && (__atomic_load_n(&hp_mode, __ATOMIC_RELAXED) & HP_MODE_DEBUG);
+    atomic_store(&active_own, own);
     atomic_store(&active_mean, mean);
     atomic_store(&active_nframe, nframe);
     tr_unlock(g);
-    hp_hooks_install(&hooks);
+    if (mean && !own) {
+        sampling_hooks.sample_bytes = mean;
+        hp_hooks_install(&sampling_hooks);
+        warm_sampling();
+    } else {
+        hp_hooks_install(&exact_hooks);
+    }
     return 0;
 }
 
