@@ -5,10 +5,15 @@
  * Fast paths (heap/fast.h; no lock, no atomic read-modify-write):
  *
  *   alloc  class = size class; pool = heap->cur[plain][class];
- *          pop pool->free; used++; set live bit; count     (about 12 instructions)
- *   free   registry byte -> segment -> slot -> pool; check the live bit;
- *          if pool is ours: clear bit, push pool->free, used--; count
+ *          pop pool->free; used++; count                   (about 12 instructions)
+ *   free   registry byte -> segment -> slot -> pool;
+ *          if pool is ours: check the block start, the carve watermark and
+ *          the free-list head; push pool->free, used--; count
  *          else: push on pool->thread_free (one CAS, in the slow lane)
+ *
+ * The thread heap's pools are inexact (heap/core.h): no live bit is set or
+ * cleared here.  A private heap's entry points (hp_heap_alloc/free, calloc,
+ * realloc) keep the bits, which its walks read.
  *
  * Everything else leaves through one test of hp_mode (zero unless the debug
  * heap, fault injection, hooks or secure mode is on) to the slow lane, or
@@ -34,7 +39,8 @@ void hp_hooks_install(const hp_hooks *h)
         hp_mode_clear(HP_MODE_HOOKS);
 }
 
-/* Says precisely what is wrong with freeing block, then aborts. */
+/* Says precisely what is wrong with freeing block, then aborts (the fast
+ * path found a clear live bit, or in an inexact pool an implausible block). */
 void hp_bad_free(const hp_pool *p, const void *block)
 {
     long idx = hp_block_index(p, block);
@@ -186,10 +192,11 @@ void *hp_alloc_slow(hp_heap *h, size_t size)
     return slow_alloc(h, size, 16, __builtin_return_address(0));
 }
 
+/* h: a private heap (exact pools), or NULL for the thread heap (inexact). */
 static inline void *alloc_entry(hp_heap *h, size_t size, size_t align, void *caller)
 {
     if (OM_LIKELY(!HP_LOAD(&hp_mode) && align <= 16)) {
-        void *b = hp_pop(h ? h : hp_tls_heap, size);
+        void *b = hp_pop(h ? h : hp_tls_heap, size, h != NULL);
         if (OM_LIKELY(b))
             return b;
         return alloc_miss(h, size, align, caller);
@@ -208,7 +215,7 @@ static inline void free_entry(hp_heap *h, void *p)
 {
     hp_pool *q = hp_slot_of(p);
     if (OM_LIKELY(q)) {
-        hp_push(h ? h : hp_tls_heap, q, p);
+        hp_push(h ? h : hp_tls_heap, q, p, h != NULL);
         return;
     }
     hp_pool *pool = hp_pool_of(p);
@@ -216,16 +223,18 @@ static inline void free_entry(hp_heap *h, void *p)
         free_odd(p);
         return;
     }
-    hp_push(h ? h : hp_tls_heap, pool, p);
+    hp_push(h ? h : hp_tls_heap, pool, p, h != NULL);
 }
 
 /* ---- sizes ------------------------------------------------------------------------------ */
 
+/* In an inexact pool only "a block start" can be checked without a walk of
+ * the free list, which a realloc must not pay. */
 static size_t plain_size(hp_pool *pool, const void *p, const char *what)
 {
     long idx = hp_block_index(pool, p);
     if (idx < 0 || pool->start + (size_t)idx * pool->block_size != (uintptr_t)p ||
-        !hp_live_test(pool, (size_t)idx))
+        (hp_pool_exact(pool) && !hp_live_test(pool, (size_t)idx)))
         om_fatal("%s of %p (not a live block of objmem)", what, p);
     return pool->block_size;
 }
@@ -374,7 +383,7 @@ void hp_heap_free_slow(hp_heap *h, void *p)
     hp_pool *pool = pool_or_die(p);
     if (OM_UNLIKELY(HP_LOAD(&pool->heap) != h))
         om_fatal("invalid free of %p (not a block of private heap %p)", p, (void *)h);
-    hp_push(h, pool, p);
+    hp_push(h, pool, p, true);
 }
 
 hp_heap *hp_heap_of(const void *p)
@@ -420,9 +429,8 @@ void *hp_block_of(const void *p)
             return NULL;
         pool = &s->pools[0];
     }
-    /* carved is the owner's; a block past it has a clear bit anyway */
     long idx = hp_block_index(pool, p);
-    if (idx < 0 || !hp_live_test(pool, (size_t)idx))
+    if (idx < 0 || !hp_pool_block_live(pool, (size_t)idx))
         return NULL;
     return (void *)(pool->start + (size_t)idx * pool->block_size);
 }
@@ -443,7 +451,7 @@ bool hp_owns(const void *p)
     if (!pool)
         return false;
     long idx = hp_block_index(pool, p);
-    if (idx < 0 || !hp_live_test(pool, (size_t)idx))
+    if (idx < 0 || !hp_pool_block_live(pool, (size_t)idx))
         return false;
     uintptr_t block = pool->start + (size_t)idx * pool->block_size;
     if (pool->kind == HP_KIND_DEBUG)

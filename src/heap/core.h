@@ -19,11 +19,24 @@
  *   registry  one byte per 4 MiB of the 47-bit address space: is there a
  *             segment of ours here.  What makes foreign frees detectable.
  *
+ * EXACT AND INEXACT POOLS
+ *   A pool is exact (hp_pool_exact) when its bitmap is kept: the pools of
+ *   private heaps (which walks must see block by block), debug pools and
+ *   large blocks.  The pools of thread heaps (om_malloc) are inexact: their
+ *   fast paths do not touch the bitmap (a cache line per call saved), and a
+ *   block is live iff it is carved, not on pool->free and not in a purged
+ *   hole.  Their bits are stale; hp_pool_sync_bits makes them exact again
+ *   when a purge, a rebuild or an adoption by a private heap needs them.
+ *
  * INVARIANTS (om_heap_check verifies them)
- *   - A block is live iff its bit in pool->live is set.  A live block is in
- *     no free list; a block in pool->free or pool->thread_free is carved.
- *   - pool->used == live bits; blocks waiting in thread_free are still live
- *     (their bit is cleared when the owner collects them).
+ *   - In an exact pool a block is live iff its bit in pool->live is set;
+ *     pool->used == live bits.  In every pool a live block is in no free
+ *     list, a block in pool->free or pool->thread_free is carved, and
+ *     free + used == carved unless the pool has holes.
+ *   - Every block handed out starts below pool->top; top is at most the
+ *     start of block carved.
+ *   - Blocks waiting in thread_free are still live (counted in used, their
+ *     bit set in an exact pool) until the owner collects them.
  *   - Every free-list link points inside the same pool at a block start.
  *   - pool->heap is the owner; NULL while abandoned.  Only the owner touches
  *     free, used, carved and the live bits (others read bits atomically);
@@ -138,6 +151,8 @@ struct __attribute__((aligned(64))) hp_pool {
     hp_block *free __attribute__((aligned(64))); /* local free list */
     uint32_t used;                               /* live blocks (thread_free ones included) */
     uint32_t carved; /* blocks 0..carved-1 have been handed to the free list */
+    uintptr_t top;   /* one past the start of the highest block handed out: what an
+                        inexact pool's frees check for "never allocated" */
     uint8_t flags;
     uint32_t hole_pages;              /* pages given back by hp_pool_purge_pages */
     uint64_t gone[4];                 /* those pages, one bit each (256 at most) */
@@ -259,6 +274,16 @@ static inline long hp_block_index(const hp_pool *pool, const void *p)
     return (long)idx;
 }
 
+/* Is pool's bitmap kept (see EXACT AND INEXACT POOLS)?  Fixed while the
+ * pool lives: private heaps never adopt abandoned (thread heaps') pools. */
+static inline bool hp_pool_exact(const hp_pool *pool)
+{
+    if (pool->kind == HP_KIND_DEBUG || pool->cls == HP_CLASS_LARGE)
+        return true;
+    hp_heap *owner = HP_LOAD(&pool->heap);
+    return owner && owner->is_private;
+}
+
 /* Live bits by block index (slow paths; the fast paths use offsets). */
 static inline size_t hp_live_bit(const hp_pool *pool, size_t idx)
 {
@@ -311,12 +336,23 @@ OM_INTERNAL void hp_pool_init(hp_pool *pool, hp_segment *seg, uintptr_t start, s
 OM_INTERNAL bool hp_pool_refill(hp_pool *pool);
 /* Moves remote frees to the local free list; returns how many. */
 OM_INTERNAL uint32_t hp_pool_collect(hp_pool *pool);
-/* Frees block idx locally (owner); checks it is live. */
+/* Frees block idx locally (owner); checks it is live (by its bit in an
+ * exact pool, by the cheap checks of pool.c in an inexact one). */
 OM_INTERNAL void hp_pool_push_local(hp_pool *pool, hp_block *b, size_t idx);
-/* After fork, for a pool whose owner is gone: collects thread_free, then
- * makes carved, used and the free list agree with the live bitmap (the one
- * record a half-finished operation cannot leave ambiguous). */
-OM_INTERNAL void hp_pool_rebuild_from_bits(hp_pool *pool);
+/* After fork, for an (inexact) pool whose owner is gone: collects
+ * thread_free, then makes carved, used and the free list agree with the free
+ * list as found (a push or pop is one store to pool->free, so the list is
+ * whole whatever a gone thread was doing; a block it had just popped stays
+ * live: leaked in the child, never handed out twice). */
+OM_INTERNAL void hp_pool_rebuild_after_fork(hp_pool *pool);
+/* Makes an inexact pool's bitmap exact for the moment: set for every carved
+ * block not on pool->free and not in a purged hole (thread_free ones stay
+ * set).  The owner, or hp_lock for an ownerless pool. */
+OM_INTERNAL void hp_pool_sync_bits(hp_pool *pool);
+/* Is block idx live?  Exact pools: its bit.  Inexact ones: carved and not
+ * free, found by walking the free list (a slow query, for tests and checks;
+ * the owner's thread, or a quiet pool). */
+OM_INTERNAL bool hp_pool_block_live(const hp_pool *pool, size_t idx);
 /* Blocks waiting on thread_free (no other thread may be collecting). */
 OM_INTERNAL uint32_t hp_pool_pending(const hp_pool *pool);
 /* Pushes onto thread_free (any thread). */

@@ -5,15 +5,24 @@
  * layer calls them for every object, and this way they cost no call.
  *
  *   pop   class = hp_class_of(size); pool = heap->cur[plain][class];
- *         b = pool->free; pool->free = b->next; used++; set b's live bit;
+ *         b = pool->free; pool->free = b->next; used++; [set b's live bit]
+ *         or raise pool->top to b;
  *         count.  Misses (no free block, a mode on, large) leave by one call.
  *   push  registry byte -> segment -> slot descriptor; the owner is this
- *         heap, no mode, a plain small pool: check and clear b's live bit,
- *         push, used--, count.  Anything else leaves by one call.
+ *         heap, no mode, a plain small pool: [check and clear b's live bit]
+ *         or check b by arithmetic (hp_plausible), push, used--, count.  Anything else
+ *         leaves by one call.
  *
- * Both touch the descriptor's line 0 (heap/core.h), one live-bitmap word and
- * the heap's counters, with no atomic read-modify-write and no lock.  Only
- * the heap's files see what is inside; the functions are the interface.
+ * [bracketed]: only for exact pools (heap/core.h), i.e. private heaps; the
+ * caller says which at compile time (`exact`), since a thread heap owns only
+ * inexact pools and a private heap only exact ones.  Dropping the bitmap
+ * from om_malloc's paths saves a cache line per call: the bitmap of a pool
+ * of 16-byte blocks spans 8 lines, a random free touches a cold one.
+ *
+ * Both touch the descriptor's lines 0 and 1 (heap/core.h) and the heap's
+ * counters (and in exact pools one live-bitmap word), with no atomic
+ * read-modify-write and no lock.  Only the heap's files see what is inside;
+ * the functions are the interface.
  */
 #ifndef OM_HEAP_FAST_H
 #define OM_HEAP_FAST_H
@@ -33,8 +42,9 @@ OM_INTERNAL OM_NOINLINE void hp_free_lane(hp_pool *pool, void *block);
 OM_INTERNAL OM_COLD OM_NOINLINE __attribute__((noreturn)) void hp_bad_free(const hp_pool *p,
                                                                            const void *block);
 
-/* A block of `size` bytes from the current pool of its class, or NULL. */
-static inline __attribute__((always_inline)) void *hp_pop(hp_heap *h, size_t size)
+/* A block of `size` bytes from the current pool of its class, or NULL.
+ * exact: h is a private heap (its pools keep their bitmaps). */
+static inline __attribute__((always_inline)) void *hp_pop(hp_heap *h, size_t size, bool exact)
 {
     if (OM_UNLIKELY(size > HP_MEDIUM_MAX))
         return NULL;
@@ -49,30 +59,51 @@ static inline __attribute__((always_inline)) void *hp_pop(hp_heap *h, size_t siz
     h->sample_left = left;
     p->free = (hp_block *)b->next;
     p->used++;
-    size_t g = ((uintptr_t)b - p->start) >> p->shift;
-    HP_STORE(&p->live[g >> 6], HP_LOAD(&p->live[g >> 6]) | (1ull << (g & 63)));
+    if (exact) {
+        size_t g = ((uintptr_t)b - p->start) >> p->shift;
+        HP_STORE(&p->live[g >> 6], HP_LOAD(&p->live[g >> 6]) | (1ull << (g & 63)));
+    } else { /* the watermark of blocks handed out: same line as free */
+        uintptr_t end = (uintptr_t)b + 1;
+        p->top = end > p->top ? end : p->top;
+    }
     HP_BUMP(&h->count.allocs[cls]);
     return b;
 }
 
-/* Free of block of pool p by heap h.  Local and plain: clear the live bit,
- * push, count; every other case leaves by a call.  The slot lookup bounds
- * the offset to the pool's slots, so the bit index is inside live[], and a
- * pointer that is not a block start, or not live, finds a clear bit (only
- * live block starts have theirs set). */
-static inline __attribute__((always_inline)) void hp_push(hp_heap *h, hp_pool *p, void *block)
+/* Is block (inside p's slots) a block start below the watermark of blocks
+ * handed out (pool->top) and not the head of the free list?  What an
+ * inexact pool can check cheaply: a pointer never handed out, or the block
+ * freed last freed again. */
+static inline __attribute__((always_inline)) bool hp_plausible(const hp_pool *p, const void *block)
+{
+    uintptr_t off = (uintptr_t)block - p->start; /* below 1 MiB: exact with a 40-bit recip */
+    uint64_t idx = (off * p->recip) >> 40;
+    return idx * p->block_size == off && (uintptr_t)block < p->top && block != (void *)p->free;
+}
+
+/* Free of block of pool p by heap h.  Local and plain: check, push, count;
+ * every other case leaves by a call.  The slot lookup bounds the offset to
+ * the pool's first slot.  exact (a private heap): check and clear the live
+ * bit; a pointer that is not a block start, or not live, finds a clear bit
+ * (only live block starts have theirs set).  Inexact: hp_plausible. */
+static inline __attribute__((always_inline)) void hp_push(hp_heap *h, hp_pool *p, void *block,
+                                                          bool exact)
 {
     if (OM_UNLIKELY(HP_LOAD(&p->heap) != h || (HP_LOAD(&hp_mode) | HP_LOAD(&p->special)))) {
         hp_free_lane(p, block);
         return;
     }
-    uintptr_t off = (uintptr_t)block - p->start;
-    size_t g = off >> p->shift;
-    uint64_t *word = &p->live[g >> 6];
-    uint64_t bit = 1ull << (g & 63), w = HP_LOAD(word);
-    if (OM_UNLIKELY(!(w & bit) || (off & ((1u << p->shift) - 1))))
+    if (exact) {
+        uintptr_t off = (uintptr_t)block - p->start;
+        size_t g = off >> p->shift;
+        uint64_t *word = &p->live[g >> 6];
+        uint64_t bit = 1ull << (g & 63), w = HP_LOAD(word);
+        if (OM_UNLIKELY(!(w & bit) || (off & ((1u << p->shift) - 1))))
+            hp_bad_free(p, block);
+        HP_STORE(word, w & ~bit);
+    } else if (OM_UNLIKELY(!hp_plausible(p, block))) {
         hp_bad_free(p, block);
-    HP_STORE(word, w & ~bit);
+    }
     ((hp_block *)block)->next = (uintptr_t)p->free;
     p->free = block;
     HP_BUMP(&h->count.frees[p->cls]);
@@ -100,7 +131,7 @@ static inline __attribute__((always_inline)) hp_pool *hp_slot_of(const void *p)
 static inline void *hp_heap_alloc(hp_heap *h, size_t size)
 {
     if (OM_LIKELY(!HP_LOAD(&hp_mode))) {
-        void *b = hp_pop(h, size);
+        void *b = hp_pop(h, size, true);
         if (OM_LIKELY(b))
             return b;
     }
@@ -111,7 +142,7 @@ static inline void hp_heap_free(hp_heap *h, void *p)
 {
     hp_pool *q = hp_slot_of(p);
     if (OM_LIKELY(q && HP_LOAD(&q->heap) == h)) { /* only a pool's first slot has an owner */
-        hp_push(h, q, p);
+        hp_push(h, q, p, true);
         return;
     }
     hp_heap_free_slow(h, p);

@@ -294,12 +294,12 @@ hp_heap *hp_thread_heap(void)
  * else of a gone thread's heap is trusted.  Three phases, lock held:
  *   1. adopt_orphans    every arena pool whose owner is gone is found through
  *                       the segments (not its heap's lists), rebuilt from its
- *                       live bitmap and abandoned;
+ *                       free list (hp_pool_rebuild_after_fork) and abandoned;
  *   2. retire           the gone heaps' records, their lists left unread;
  *   3. recount          the retired counters are set so that the totals
  *                       match what the pools hold (a gone thread may have
  *                       moved a block without counting it, or the reverse).
- * Blocks a gone thread had just popped (live bit set) stay live: leaked in
+ * Blocks a gone thread had just popped (off the free list) stay live: leaked in
  * the child, never handed out twice.  Private heaps are left as they are:
  * a private heap used by a thread that is gone cannot be used in the child. */
 
@@ -317,7 +317,7 @@ static void adopt_orphans_locked(void)
             hp_pool *p = &s->pools[i];
             if (!p->span || !gone_in_child(p->heap))
                 continue;
-            hp_pool_rebuild_from_bits(p);
+            hp_pool_rebuild_after_fork(p);
             p->flags &= (uint8_t) ~(HP_POOL_FULL | HP_POOL_DIRTY);
             p->dirty_next = p->dirty_prev = NULL;
             __atomic_store_n(&p->heap, NULL, __ATOMIC_RELEASE);
@@ -341,10 +341,8 @@ static void count_held_locked(uint64_t held[HP_NCLASSES], uint64_t *large)
             const hp_pool *p = &s->pools[i];
             if (!p->span)
                 continue;
-            uint64_t n = 0;
-            for (size_t w = 0; w < p->live_words; w++)
-                n += (uint64_t)__builtin_popcountll(p->live[w]);
-            held[p->cls] += n - hp_pool_pending(p);
+            /* used, not the bits: inexact pools' bits are stale (adopt_orphans recounted used) */
+            held[p->cls] += (uint64_t)p->used - hp_pool_pending(p);
         }
     }
 }
@@ -384,7 +382,9 @@ void hp_heaps_after_fork_child_locked(void)
 static hp_pool *adopt(hp_heap *h, unsigned kind, unsigned cls)
 {
     hp_pool_list *l = &abandoned[kind][cls];
-    if (!HP_LOAD(&abandoned_n[kind][cls]))
+    /* abandoned pools are thread heaps' (om_malloc blocks, inexact): a private
+     * heap taking one would show those blocks to its walks as its own */
+    if (h->is_private || !HP_LOAD(&abandoned_n[kind][cls]))
         return NULL;
     hp_pool *found = NULL;
     pthread_mutex_lock(&hp_lock);
@@ -561,6 +561,8 @@ void *hp_alloc_generic(hp_heap *h, size_t size, size_t align, unsigned kind)
     hp_block *b = p->free;
     p->free = hp_decode(p, b, b->next);
     p->used++;
+    if ((uintptr_t)b >= p->top)
+        p->top = (uintptr_t)b + 1;
     size_t g = ((uintptr_t)b - p->start) >> p->shift;
     HP_STORE(&p->live[g >> 6], HP_LOAD(&p->live[g >> 6]) | (1ull << (g & 63)));
     HP_BUMP(&h->count.allocs[cls]);
@@ -694,7 +696,7 @@ void hp_free_generic(hp_pool *pool, void *block)
             purge_sparse(owner);
         return;
     }
-    if (!hp_live_test(pool, (size_t)idx))
+    if (hp_pool_exact(pool) && !hp_live_test(pool, (size_t)idx))
         hp_invalid_free(block, "double free, or never allocated");
     hp_pool_push_remote(pool, block);
     me = hp_thread_heap();

@@ -11,9 +11,14 @@
  *       local free list threads the free blocks; thread_free holds blocks
  *       freed by other threads until the owner collects them.
  *
- * Every block has a bit in pool->live (set while handed out).  A free checks
- * the bit first, so a double free or a pointer into the middle of a block is
- * caught before anything is written.
+ * In an exact pool (heap/core.h) every block has a bit in pool->live (set
+ * while handed out), and a free checks it first, so a double free or a
+ * pointer into the middle of a block is caught before anything is written.
+ * An inexact pool (a thread heap's) checks by arithmetic instead: a block
+ * start ((p - start) is a multiple of the block size), below the highest
+ * block handed out (pool->top), and not the head of the free list (the double free of the
+ * block freed last); secure mode's encoded links catch more.  Its bits are
+ * rebuilt from the free list (hp_pool_sync_bits) when a purge needs them.
  *
  * Purging a mostly-free pool: a page none of whose blocks is live is given
  * back (madvise), and the free list is rebuilt without the blocks that
@@ -31,6 +36,9 @@
 /* Blocks linked per refill: a page's worth, but at least this many. */
 #define CARVE_MIN   4
 #define CARVE_BYTES 4096
+/* Pages a purge tracks per pool (pool->gone): 16 slots of 64 KiB, the
+ * largest pool span, in 4 KiB pages; at most 64 * 4 (gone's bits). */
+#define PURGE_MAX_PAGES 256
 
 void hp_pool_init(hp_pool *pool, hp_segment *seg, uintptr_t start, size_t bytes, unsigned cls,
                   size_t block_size, unsigned kind)
@@ -46,6 +54,7 @@ void hp_pool_init(hp_pool *pool, hp_segment *seg, uintptr_t start, size_t bytes,
     HP_STORE(&pool->heap, NULL);
     HP_STORE(&pool->thread_free, 0);
     pool->carved = 0;
+    pool->top = start;
     pool->cls = (uint8_t)cls;
     pool->kind = (uint8_t)kind;
     HP_STORE(&pool->alias, (uint8_t)0);
@@ -148,12 +157,65 @@ static size_t live_extent(const hp_pool *pool)
     return 0;
 }
 
-void hp_pool_rebuild_from_bits(hp_pool *pool)
+/* Blocks of an inexact pool that a purge took off the free list: those
+ * touching a page given back (no live block overlaps one). */
+static bool in_hole(const hp_pool *pool, size_t idx)
+{
+    if (!(pool->flags & HP_POOL_HOLES))
+        return false;
+    size_t page = os_page_size(), off = idx * pool->block_size;
+    for (size_t j = off / page; j <= (off + pool->block_size - 1) / page; j++)
+        if (j < PURGE_MAX_PAGES && ((pool->gone[j >> 6] >> (j & 63)) & 1))
+            return true;
+    return false;
+}
+
+void hp_pool_sync_bits(hp_pool *pool)
+{
+    memset(pool->live, 0, pool->live_words * sizeof pool->live[0]);
+    for (size_t i = 0; i < pool->carved; i++)
+        if (!in_hole(pool, i))
+            hp_live_set(pool, i);
+    for (hp_block *b = pool->free; b; b = hp_decode(pool, b, b->next))
+        hp_live_clear(pool, (size_t)hp_block_index(pool, b));
+}
+
+bool hp_pool_block_live(const hp_pool *pool, size_t idx)
+{
+    if (hp_pool_exact(pool))
+        return hp_live_test(pool, idx);
+    uintptr_t at = pool->start + idx * pool->block_size;
+    if (at >= HP_LOAD(&pool->top) || in_hole(pool, idx))
+        return false;
+    for (hp_block *b = pool->free; b; b = hp_decode(pool, b, b->next))
+        if ((uintptr_t)b == at)
+            return false;
+    return true;
+}
+
+/* The carve watermark as the free list shows it: a carve links its batch
+ * before it stores the new count. */
+static void carved_from_list(hp_pool *pool)
+{
+    for (hp_block *b = pool->free; b; b = hp_decode(pool, b, b->next)) {
+        long idx = hp_block_index(pool, b);
+        if (idx >= 0 && (size_t)idx >= pool->carved)
+            pool->carved = (uint32_t)idx + 1;
+    }
+}
+
+void hp_pool_rebuild_after_fork(hp_pool *pool)
 {
     hp_pool_collect(pool);
-    size_t extent = live_extent(pool);
-    if (pool->carved < extent)
-        pool->carved = (uint32_t)extent; /* a carve stopped before its count was stored */
+    if (hp_pool_exact(pool)) {
+        size_t extent = live_extent(pool);
+        if (pool->carved < extent)
+            pool->carved = (uint32_t)extent; /* a carve stopped before its count was stored */
+    } else {
+        carved_from_list(pool);
+        hp_pool_sync_bits(pool);
+        pool->top = pool->start + (size_t)pool->carved * pool->block_size; /* all, to be safe */
+    }
     size_t live = 0;
     for (size_t w = 0; w < pool->live_words; w++)
         live += (size_t)__builtin_popcountll(HP_LOAD(&pool->live[w]));
@@ -180,11 +242,21 @@ void hp_bad_link(const hp_pool *pool, const void *slot, uintptr_t link)
              pool->block_size, (unsigned long long)link, slot);
 }
 
+/* The cheap checks of a free into an inexact pool (see the top). */
+static inline bool plausibly_live(const hp_pool *pool, const hp_block *b)
+{
+    return (uintptr_t)b < pool->top && b != pool->free;
+}
+
 void hp_pool_push_local(hp_pool *pool, hp_block *b, size_t idx)
 {
-    if (OM_UNLIKELY(!hp_live_test(pool, idx)))
+    if (hp_pool_exact(pool)) {
+        if (OM_UNLIKELY(!hp_live_test(pool, idx)))
+            hp_invalid_free(b, "double free, or never allocated");
+        hp_live_clear(pool, idx);
+    } else if (OM_UNLIKELY(!plausibly_live(pool, b))) {
         hp_invalid_free(b, "double free, or never allocated");
-    hp_live_clear(pool, idx);
+    }
     push_free(pool, b);
     pool->used--;
 }
@@ -196,12 +268,15 @@ uint32_t hp_pool_collect(hp_pool *pool)
     uintptr_t raw = __atomic_exchange_n(&pool->thread_free, 0, __ATOMIC_ACQUIRE);
     uint32_t n = 0;
     hp_block *b = (hp_block *)raw;
+    bool exact = hp_pool_exact(pool);
     while (b) {
         hp_block *next = hp_decode(pool, b, b->next);
         long idx = hp_block_index(pool, b);
-        if (OM_UNLIKELY(idx < 0 || !hp_live_test(pool, (size_t)idx)))
+        if (OM_UNLIKELY(idx < 0 ||
+                        (exact ? !hp_live_test(pool, (size_t)idx) : !plausibly_live(pool, b))))
             om_fatal("double free of %p (found freed twice from another thread)", (void *)b);
-        hp_live_clear(pool, (size_t)idx);
+        if (exact)
+            hp_live_clear(pool, (size_t)idx);
         push_free(pool, b);
         pool->used--;
         n++;
@@ -232,14 +307,15 @@ bool hp_pool_refill(hp_pool *pool)
         return true;
     if (carve(pool))
         return true;
-    if (pool->flags & HP_POOL_HOLES)
+    if (pool->flags & HP_POOL_HOLES) {
+        if (!hp_pool_exact(pool))
+            hp_pool_sync_bits(pool);
         rebuild(pool);
+    }
     return pool->free != NULL;
 }
 
 /* ---- purge ------------------------------------------------------------------- */
-
-#define PURGE_MAX_PAGES 256 /* 16 slots of 64 KiB: the largest pool span */
 
 /* Any live bit in [lo, hi]? */
 static bool any_live(const hp_pool *pool, size_t lo, size_t hi)
@@ -310,6 +386,8 @@ size_t hp_pool_purge_pages(hp_pool *pool, bool only_idle)
     if (npages == 0 || npages > PURGE_MAX_PAGES ||
         (only_idle && pool->used * bs * 2 > carved_bytes))
         return 0;
+    if (!hp_pool_exact(pool))
+        hp_pool_sync_bits(pool);
     uint64_t free_pages[4], fresh[4], any = 0;
     find_free_pages(pool, npages, page, free_pages);
     for (int w = 0; w < 4; w++)
