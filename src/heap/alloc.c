@@ -165,6 +165,10 @@ static inline void *alloc_miss(hp_heap *arg, size_t size, size_t align, void *ca
     hp_heap *h = arg ? arg : hp_tls_heap;
     if (OM_UNLIKELY(h->sample_left < (int64_t)size && h != &hp_empty_heap))
         return sample_due(arg, h, size, align, caller);
+    /* The countdown covers refills and large blocks too.  It never goes below
+     * zero here (negative means "fresh heap"), and a huge size cannot wrap it. */
+    if (h != &hp_empty_heap && h->sample_left >= 0)
+        h->sample_left = (uint64_t)h->sample_left > size ? h->sample_left - (int64_t)size : 0;
     return hp_alloc_generic(arg, size, align, HP_KIND_PLAIN);
 }
 
