@@ -79,6 +79,11 @@ void gc_on_free(om_runtime *rt, om_object *o)
 {
     gc_state *st = gc_of(rt);
     if (o->ob_gc & GC_WATCHED) {
+        /* An old object freed by reference counting no longer counts toward
+         * the growth that starts old cycles: short-lived objects that were
+         * promoted by chance must not drive old-generation work. */
+        if (st && gc_gen(o) == GC_GEN_OLD && st->long_lived_pending > 0)
+            st->long_lived_pending--;
         if (st)
             gc_table_forget(gc_table_of(st, o), o);
         o->ob_gc &= ~GC_WATCHED;
