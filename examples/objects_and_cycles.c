@@ -50,8 +50,7 @@ int main(void)
     om_gc_stats gs;
     om_gc_get_stats(rt, &gs);
     printf("collections per generation: %lu %lu %lu\n", (unsigned long)gs.gen[0].collections,
-           (unsigned long)gs.gen[1].collections,
-           (unsigned long)gs.gen[2].collections);
+           (unsigned long)gs.gen[1].collections, (unsigned long)gs.gen[2].collections);
     om_runtime_free(rt);
     return 0;
 }

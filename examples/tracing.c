@@ -35,8 +35,8 @@ int main(void)
 
     size_t current, peak;
     om_trace_get_traced_memory(&current, &peak);
-    printf("traced memory: %zu bytes now, %zu at peak; the tracer uses %zu bytes\n", current,
-           peak, om_trace_get_tracemalloc_memory());
+    printf("traced memory: %zu bytes now, %zu at peak; the tracer uses %zu bytes\n", current, peak,
+           om_trace_get_tracemalloc_memory());
 
     om_trace_diffs_free(grew);
     om_trace_stats_free(top);

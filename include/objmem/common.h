@@ -13,8 +13,8 @@
 extern "C" {
 #endif
 
-#define OM_API __attribute__((visibility("default")))
-#define OM_LIKELY(x) __builtin_expect(!!(x), 1)
+#define OM_API         __attribute__((visibility("default")))
+#define OM_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define OM_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 #define OM_VERSION_MAJOR 0

@@ -56,34 +56,34 @@ OM_API void om_heap_set_debug(int on);
 #define OM_HEAP_MAX_CLASSES 64
 
 typedef struct om_class_stats {
-    size_t block_size;     /* bytes per block of this class */
-    size_t blocks_in_use;  /* live blocks */
-    size_t blocks_peak;    /* most live blocks at once (approximate across threads) */
-    size_t pools;          /* pools currently holding this class */
-    uint64_t allocs;       /* blocks ever handed out */
-    uint64_t frees;        /* blocks ever given back */
+    size_t block_size;    /* bytes per block of this class */
+    size_t blocks_in_use; /* live blocks */
+    size_t blocks_peak;   /* most live blocks at once (approximate across threads) */
+    size_t pools;         /* pools currently holding this class */
+    uint64_t allocs;      /* blocks ever handed out */
+    uint64_t frees;       /* blocks ever given back */
 } om_class_stats;
 
 typedef struct om_heap_stats {
-    size_t bytes_in_use;     /* bytes in live blocks (block sizes, not requests) */
-    size_t bytes_peak;       /* most bytes_in_use at once */
+    size_t bytes_in_use; /* bytes in live blocks (block sizes, not requests) */
+    size_t bytes_peak;   /* most bytes_in_use at once */
     size_t blocks_in_use;
     size_t blocks_peak;
-    uint64_t allocs;         /* every allocation ever, all sizes */
+    uint64_t allocs; /* every allocation ever, all sizes */
     uint64_t frees;
-    size_t large_in_use;     /* blocks served straight from the OS */
+    size_t large_in_use; /* blocks served straight from the OS */
     size_t large_bytes;
-    size_t arenas;           /* arenas now reserved */
+    size_t arenas; /* arenas now reserved */
     size_t arenas_peak;
-    size_t pools_in_use;     /* pools holding at least one live block */
-    size_t pools_empty;      /* pools with no live block, still committed */
-    size_t reserved;         /* address space reserved from the OS */
-    size_t committed;        /* bytes backed by memory now */
+    size_t pools_in_use; /* pools holding at least one live block */
+    size_t pools_empty;  /* pools with no live block, still committed */
+    size_t reserved;     /* address space reserved from the OS */
+    size_t committed;    /* bytes backed by memory now */
     size_t committed_peak;
-    size_t returned;         /* bytes given back to the OS, all time */
-    uint64_t os_calls;       /* calls into the OS for memory (mmap, munmap, madvise) */
-    double fragmentation;    /* 1 - bytes_in_use / committed, 0 when nothing is committed */
-    unsigned n_classes;      /* entries used in classes[] */
+    size_t returned;      /* bytes given back to the OS, all time */
+    uint64_t os_calls;    /* calls into the OS for memory (mmap, munmap, madvise) */
+    double fragmentation; /* 1 - bytes_in_use / committed, 0 when nothing is committed */
+    unsigned n_classes;   /* entries used in classes[] */
     om_class_stats classes[OM_HEAP_MAX_CLASSES];
 } om_heap_stats;
 

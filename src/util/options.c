@@ -45,8 +45,8 @@ static void load_from_environment(void)
             else if (!strcasecmp(s, "off") || !strcasecmp(s, "false") || !strcasecmp(s, "no"))
                 v = 0;
             else
-                om_fdprintf(2, "objmem: warning: %s=%s is not a number; using %ld\n",
-                            rows[i].env, s, v);
+                om_fdprintf(2, "objmem: warning: %s=%s is not a number; using %ld\n", rows[i].env,
+                            s, v);
         }
         values[i] = v;
     }

@@ -91,8 +91,17 @@ void om_set_error(const char *fmt, ...)
     errno = saved;
 }
 
-const char *om_error_message(void) { return error_text; }
+const char *om_error_message(void)
+{
+    return error_text;
+}
 
-void om_error_clear(void) { error_text[0] = '\0'; }
+void om_error_clear(void)
+{
+    error_text[0] = '\0';
+}
 
-const char *om_version(void) { return "0.1.0"; }
+const char *om_version(void)
+{
+    return "0.1.0";
+}

@@ -17,9 +17,9 @@
 
 #include "objmem/common.h"
 
-#define OM_INTERNAL __attribute__((visibility("hidden")))
-#define OM_NOINLINE __attribute__((noinline))
-#define OM_COLD __attribute__((cold))
+#define OM_INTERNAL     __attribute__((visibility("hidden")))
+#define OM_NOINLINE     __attribute__((noinline))
+#define OM_COLD         __attribute__((cold))
 #define OM_THREAD_LOCAL __thread __attribute__((tls_model("initial-exec")))
 #define OM_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -33,8 +33,8 @@
         if (OM_DEBUG >= (level) && OM_UNLIKELY(!(cond)))                                           \
             om_fatal("assertion failed: %s (%s:%d)", #cond, __FILE__, __LINE__);                   \
     } while (0)
-#define om_assert(cond) OM_ASSERT_AT(1, cond)
-#define om_assert_internal(cond) OM_ASSERT_AT(2, cond)
+#define om_assert(cond)           OM_ASSERT_AT(1, cond)
+#define om_assert_internal(cond)  OM_ASSERT_AT(2, cond)
 #define om_assert_expensive(cond) OM_ASSERT_AT(3, cond)
 
 /* ---- output ---------------------------------------------------------------- */
@@ -66,7 +66,7 @@ OM_INTERNAL long om_opt(om_option_id id);
 OM_INTERNAL void om_opt_set(om_option_id id, long value);
 
 /* ---- time and randomness -------------------------------------------------------- */
-OM_INTERNAL uint64_t om_now_ns(void);   /* CLOCK_MONOTONIC */
+OM_INTERNAL uint64_t om_now_ns(void);      /* CLOCK_MONOTONIC */
 OM_INTERNAL uint64_t om_random_seed(void); /* from the OS, or time and address noise */
 static inline uint64_t om_splitmix64(uint64_t *state)
 {

@@ -47,7 +47,10 @@ const char *omtest_expect_abort(void (*fn)(void *), void *arg, const char *expec
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
-void omtest_srand(uint64_t seed) { rng_state = seed ? seed : 1; }
+void omtest_srand(uint64_t seed)
+{
+    rng_state = seed ? seed : 1;
+}
 
 uint64_t omtest_rand(void)
 {
