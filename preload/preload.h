@@ -128,7 +128,5 @@ OM_INTERNAL int pl_open_capture(const char *base);
 OM_INTERNAL void pl_read_maps(void (*emit)(const uint8_t *rec, size_t len, void *arg), void *arg);
 /* Forgets which mappings were written (a new capture file starts). */
 OM_INTERNAL void pl_maps_forget(void);
-/* Writes a whole buffer to fd, retrying short writes and EINTR. */
-OM_INTERNAL void pl_write_all(int fd, const uint8_t *buf, size_t len);
 
 #endif

@@ -53,19 +53,6 @@ static void *(*real_dlopen)(const char *, int);
 static int (*real_execvp)(const char *, char *const[]);
 static int (*real_execvpe)(const char *, char *const[], char *const[]);
 
-void pl_write_all(int fd, const uint8_t *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return;
-        buf += n;
-        len -= (size_t)n;
-    }
-}
-
 /* ---- the file ------------------------------------------------------------------- */
 static size_t format_pid(char *out, long v)
 {

@@ -132,7 +132,7 @@ static bool flush_packed(pl_thread *t)
     memcpy(start, head, k);
     memcpy(start + k, raw, raw_len);
     if (cap_fd >= 0)
-        pl_write_all(cap_fd, start, k + raw_len + n);
+        om_write_all(cap_fd, start, k + raw_len + n);
     t->len = 0;
     return true;
 }
@@ -152,7 +152,7 @@ static void flush(pl_thread *t)
     uint8_t *start = t->buf + PL_HEAD - k;
     memcpy(start, head, k);
     if (cap_fd >= 0)
-        pl_write_all(cap_fd, start, k + t->len);
+        om_write_all(cap_fd, start, k + t->len);
     t->len = 0;
 }
 
@@ -553,7 +553,7 @@ static int open_file(void)
     uint8_t head[CAP_MAGIC_LEN + 1];
     memcpy(head, CAP_MAGIC, CAP_MAGIC_LEN);
     head[CAP_MAGIC_LEN] = CAP_VERSION;
-    pl_write_all(cap_fd, head, sizeof head);
+    om_write_all(cap_fd, head, sizeof head);
     int was = busy;
     busy = 1;
     pl_maps_forget();

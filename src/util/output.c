@@ -16,8 +16,9 @@
 
 #define LINE_MAX_BYTES 1024
 
-static void write_all(int fd, const char *buf, size_t len)
+void om_write_all(int fd, const void *data, size_t len)
 {
+    const char *buf = data;
     while (len > 0) {
         ssize_t n = write(fd, buf, len);
         if (n < 0 && errno == EINTR)
@@ -35,7 +36,7 @@ void om_vfdprintf(int fd, const char *fmt, va_list ap)
     int saved = errno;
     int n = vsnprintf(buf, sizeof buf, fmt, ap);
     if (n > 0)
-        write_all(fd, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+        om_write_all(fd, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
     errno = saved;
 }
 
@@ -56,7 +57,7 @@ static void print_prefixed(const char *prefix, const char *fmt, va_list ap)
     if (n > 0)
         len += (size_t)n < sizeof buf - len - 1 ? (size_t)n : sizeof buf - len - 2;
     buf[len++] = '\n';
-    write_all(2, buf, len);
+    om_write_all(2, buf, len);
 }
 
 void om_fatal(const char *fmt, ...)

@@ -42,6 +42,8 @@
  * Lines longer than 1 KiB are cut. */
 OM_INTERNAL void om_fdprintf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 OM_INTERNAL void om_vfdprintf(int fd, const char *fmt, va_list ap);
+/* write(2) until every byte is out; retries EINTR, stops on an error. */
+OM_INTERNAL void om_write_all(int fd, const void *data, size_t len);
 /* "objmem: fatal: <message>\n" on stderr, then abort.  Safe anywhere. */
 OM_INTERNAL void om_fatal(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn, cold));
