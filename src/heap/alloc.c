@@ -390,16 +390,10 @@ void hp_heap_free_slow(hp_heap *h, void *p)
     hp_push(h, pool, p, true);
 }
 
-hp_heap *hp_heap_of(const void *p)
+/* What the inline hp_heap_of (heap/fast.h) leaves: pools past their first
+ * slot, large blocks, foreign pointers. */
+hp_heap *hp_heap_of_slow(const void *p)
 {
-    uintptr_t a = (uintptr_t)p;
-    if (OM_LIKELY(!(a >> HP_ADDRESS_BITS) &&
-                  HP_LOAD(&hp_registry[a >> HP_SEGMENT_SHIFT]) == HP_REG_ARENA)) {
-        hp_segment *s = (hp_segment *)(a & ~(uintptr_t)(HP_SEGMENT_SIZE - 1));
-        hp_heap *h = HP_LOAD(&s->pools[(a >> HP_SLOT_SHIFT) & (HP_SLOTS - 1)].heap);
-        if (OM_LIKELY(h)) /* the first slot of an owned pool */
-            return h->is_private ? h : NULL;
-    }
     hp_pool *pool = hp_pool_of(p);
     if (!pool)
         return NULL;

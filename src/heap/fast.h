@@ -128,6 +128,22 @@ static inline __attribute__((always_inline)) hp_pool *hp_slot_of(const void *p)
 
 /* ---- the private-heap entry points (declared in heap/heap.h) ---------------- */
 
+static inline void *hp_heap_owner(const hp_heap *h)
+{
+    return h->owner;
+}
+
+/* The first slot of an owned pool answers here; anything else in the slow
+ * lookup.  The object layer calls this on every release. */
+static inline hp_heap *hp_heap_of(const void *p)
+{
+    hp_pool *q = hp_slot_of(p);
+    hp_heap *h = q ? HP_LOAD(&q->heap) : NULL;
+    if (OM_LIKELY(h))
+        return h->is_private ? h : NULL;
+    return hp_heap_of_slow(p);
+}
+
 static inline void *hp_heap_alloc(hp_heap *h, size_t size)
 {
     if (OM_LIKELY(!HP_LOAD(&hp_mode))) {

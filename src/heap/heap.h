@@ -23,7 +23,8 @@ typedef struct hp_heap hp_heap;
 OM_INTERNAL hp_heap *hp_heap_new(void *owner);
 /* Frees every block still in the heap, then the heap. */
 OM_INTERNAL void hp_heap_delete(hp_heap *h);
-OM_INTERNAL void *hp_heap_owner(const hp_heap *h);
+/* The owner given to hp_heap_new; static inline (heap/fast.h):
+ *   void *hp_heap_owner(const hp_heap *h); */
 
 /* 16-byte aligned; NULL with a message and errno = ENOMEM on failure.
  * hp_heap_alloc and hp_heap_free are static inline (heap/fast.h, included
@@ -35,8 +36,10 @@ OM_INTERNAL void *hp_heap_calloc(hp_heap *h, size_t size);
 OM_INTERNAL void *hp_heap_realloc(hp_heap *h, void *p, size_t size);
 
 /* The private heap that holds block p, or NULL for a block of the global heap
- * or a pointer objmem does not own.  O(1). */
-OM_INTERNAL hp_heap *hp_heap_of(const void *p);
+ * or a pointer objmem does not own.  O(1); static inline (heap/fast.h) for
+ * the common case of a block in an arena pool's first slot:
+ *   hp_heap *hp_heap_of(const void *p); */
+OM_INTERNAL hp_heap *hp_heap_of_slow(const void *p);
 /* True if p is the start of a live block of any objmem heap.  O(1). */
 OM_INTERNAL bool hp_owns(const void *p);
 /* Usable bytes of the live block p (any heap). */

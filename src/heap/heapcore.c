@@ -729,11 +729,6 @@ hp_heap *hp_heap_new(void *owner)
     return h;
 }
 
-void *hp_heap_owner(const hp_heap *h)
-{
-    return h->owner;
-}
-
 void hp_heap_delete(hp_heap *h)
 {
     if (!h)
