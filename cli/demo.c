@@ -66,14 +66,12 @@ int cli_demo(int argc, char **argv)
     /* the report goes to PATH.html and PATH.json; --quick writes none unless asked */
     opt.report = opt.scale || report_asked ? report : NULL;
     printf("objmem %s demo\n", om_version());
-    if (demo_heap(&opt) != 0)
-        return 1;
-    if (demo_gc(&opt) != 0)
-        return 1;
-    if (demo_objects(&opt) != 0)
-        return 1;
-    if (demo_trace(&opt) != 0)
-        return 1;
-    print_summary();
-    return 0;
+    int rc = demo_heap(&opt) == 0 && demo_gc(&opt) == 0 && demo_objects(&opt) == 0 &&
+                     demo_trace(&opt) == 0
+                 ? 0
+                 : 1;
+    demo_tables_free();
+    if (rc == 0)
+        print_summary();
+    return rc;
 }

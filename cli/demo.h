@@ -27,8 +27,20 @@ int demo_trace(const demo_options *opt);
 void demo_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *const *demo_notes(size_t *n);
 
-/* Collections and pauses per generation of rt, for any section's summary. */
+/* Tables for the HTML report (demo_tables.c): demo_table starts one (-1 when
+ * it cannot: too many, or no memory), demo_cell adds the next cell, row by
+ * row.  demo_tables hands them to the report writer; demo_tables_free drops
+ * them. */
+#define DEMO_MAX_TABLES 8
+struct html_table;
+int demo_table(const char *title, size_t n_cols, const char *const *headers);
+void demo_cell(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const struct html_table *demo_tables(size_t *n);
+void demo_tables_free(void);
+
+/* Collections and pauses per generation of rt, for any section's summary;
+ * also a table "Collector: <section>" on the HTML report. */
 typedef struct om_runtime om_runtime;
-void demo_gc_report(om_runtime *rt);
+void demo_gc_report(om_runtime *rt, const char *section);
 
 #endif

@@ -1,12 +1,11 @@
 /*
  * cli/demo_gc.c: the collector's section of `objmem demo`.
  *
- * demo_gc_report(rt) prints, for any runtime, the collections and pauses per
- * generation (the summary of the demo's object workload calls it with its
- * own runtime).  demo_gc(opt) runs a workload of its own first: a live graph
- * of lists and dicts that stays, while cyclic garbage (self-referencing
- * lists, pairs of dicts) is made and dropped, so that the automatic
- * collector has work in every generation.
+ * demo_gc_report(rt, section) prints, for any runtime, the collections and pauses per
+ * generation, and puts them in a table of the HTML report (the demo's object
+ * workload calls it with its own runtime).  demo_gc(opt) runs a workload of its own first: a live
+ * graph of lists and dicts that stays, while cyclic garbage (self-referencing lists, pairs of
+ * dicts) is made and dropped, so that the automatic collector has work in every generation.
  */
 #include <stdio.h>
 
@@ -18,7 +17,29 @@ static double ms(uint64_t ns)
     return (double)ns / 1e6;
 }
 
-void demo_gc_report(om_runtime *rt)
+/* The same per generation, as a table for the HTML report. */
+static void table_collector(const char *section, const om_gc_stats *s, const om_gc_pauses *p)
+{
+    static const char *const head[] = {"generation",    "collections",  "collected",
+                                       "uncollectable", "pause p50 ms", "pause p99 ms",
+                                       "pause max ms",  "max ms of CPU"};
+    char title[128];
+    snprintf(title, sizeof title, "Collector: %s", section);
+    if (demo_table(title, 8, head) < 0)
+        return;
+    for (int g = 0; g < OM_GC_GENERATIONS; g++) {
+        demo_cell("%d", g);
+        demo_cell("%llu", (unsigned long long)s->gen[g].collections);
+        demo_cell("%llu", (unsigned long long)s->gen[g].collected);
+        demo_cell("%llu", (unsigned long long)s->gen[g].uncollectable);
+        demo_cell("%.3f", ms(p->automatic[g].p50_ns));
+        demo_cell("%.3f", ms(p->automatic[g].p99_ns));
+        demo_cell("%.3f", ms(p->automatic[g].max_ns));
+        demo_cell("%.3f", ms(p->automatic[g].cpu_max_ns));
+    }
+}
+
+void demo_gc_report(om_runtime *rt, const char *section)
 {
     om_gc_stats s;
     om_gc_pauses p;
@@ -41,6 +62,7 @@ void demo_gc_report(om_runtime *rt)
                "work a slice, most garbage found by one cycle %llu objects\n",
                (unsigned long long)inc.cycles, (unsigned long long)inc.slices,
                (unsigned long long)inc.max_slice_work, (unsigned long long)inc.peak_garbage);
+    table_collector(section, &s, &p);
 }
 
 /* The section's line in the demo's summary. */
@@ -107,7 +129,7 @@ int demo_gc(const demo_options *opt)
     else {
         printf("\n== collector: %lld live lists, %lld pieces of cyclic garbage ==\n",
                (long long)live, (long long)churn);
-        demo_gc_report(rt);
+        demo_gc_report(rt, "cyclic garbage beside live lists");
         note_collector(rt, live);
     }
     om_xdecref(key);

@@ -155,6 +155,16 @@ static void print_busiest_classes(const om_heap_stats *st)
         printf("    %6zu bytes  %14llu  %12zu\n", cs->block_size, (unsigned long long)cs->allocs,
                cs->blocks_peak);
     }
+    static const char *const head[] = {"block bytes", "allocations", "peak blocks", "peak KiB"};
+    if (demo_table("Heap: the 16 busiest size classes", 4, head) < 0)
+        return;
+    for (unsigned i = 0; i < st->n_classes && i < 16 && st->classes[order[i]].allocs; i++) {
+        const om_class_stats *cs = &st->classes[order[i]];
+        demo_cell("%zu", cs->block_size);
+        demo_cell("%llu", (unsigned long long)cs->allocs);
+        demo_cell("%zu", cs->blocks_peak);
+        demo_cell("%zu", cs->blocks_peak * cs->block_size >> 10);
+    }
 }
 
 static void print_summary(long ops, double secs, int nthreads)

@@ -131,8 +131,18 @@ static void print_types(om_runtime *rt)
     printf("objects: %zu live, %zu KiB in their blocks; the heap holds %zu KiB in all\n",
            rep.objects, rep.bytes >> 10, hs.bytes_in_use >> 10);
     printf("  %-16s %8s %10s\n", "type", "count", "bytes");
-    for (size_t i = 0; i < rep.n_types && i < 10; i++)
-        printf("  %-16s %8zu %10zu\n", rep.types[i].name, rep.types[i].count, rep.types[i].bytes);
+    static const char *const head[] = {"type", "objects", "bytes", "bytes an object"};
+    bool table = demo_table("Objects: the churned registry, live by type", 4, head) == 0;
+    for (size_t i = 0; i < rep.n_types && i < 10; i++) {
+        size_t n = rep.types[i].count, bytes = rep.types[i].bytes;
+        printf("  %-16s %8zu %10zu\n", rep.types[i].name, n, bytes);
+        if (table) {
+            demo_cell("%s", rep.types[i].name);
+            demo_cell("%zu", n);
+            demo_cell("%zu", bytes);
+            demo_cell("%.1f", n ? (double)bytes / (double)n : 0.0);
+        }
+    }
 }
 
 static void print_sizes(churn *c)
@@ -205,7 +215,7 @@ int demo_objects(const demo_options *opt)
                   "name-length cache hit %llu of %llu lookups",
                   freed, (unsigned long long)info.hits,
                   (unsigned long long)(info.hits + info.misses));
-        demo_gc_report(c.rt);
+        demo_gc_report(c.rt, "the churned registry of records");
     }
     om_xdecref(c.registry);
     om_xdecref(c.lengths);

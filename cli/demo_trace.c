@@ -204,8 +204,13 @@ static int write_html(const char *path, const om_trace_stats *lines, const om_tr
         }
         static const char *const site_head[] = {"site", "function", "live bytes", "blocks"};
         static const char *const type_head[] = {"type", "objects", "bytes"};
-        html_table tables[2] = {{"Top allocation sites (live)", 4, nl, site_head, site_cells},
-                                {"Live objects by type", 3, nt, type_head, type_cells}};
+        size_t n_more;
+        const html_table *more = demo_tables(&n_more);
+        html_table tables[2 + DEMO_MAX_TABLES] = {
+            {"Tracing: top allocation sites (live)", 4, nl, site_head, site_cells},
+            {"Tracing: live objects by type", 3, nt, type_head, type_cells}};
+        n_more = n_more < DEMO_MAX_TABLES ? n_more : DEMO_MAX_TABLES;
+        memcpy(tables + 2, more, n_more * sizeof *more);
         size_t nnotes;
         const char *const *notes = demo_notes(&nnotes);
         const char *summary[DEMO_MAX_NOTES + 1];
@@ -219,7 +224,7 @@ static int write_html(const char *path, const om_trace_stats *lines, const om_tr
                             .n_points = ntl,
                             .flames = {{"Live bytes by allocating stack", stacks, nstack}},
                             .tables = tables,
-                            .n_tables = 2};
+                            .n_tables = 2 + n_more};
         rc = html_report_write(path, &page);
     }
     for (size_t i = 0; i < s.n; i++)

@@ -25,6 +25,21 @@ if(NOT kind STREQUAL "objmem_report" OR NOT site MATCHES "demo_trace\\.c$")
   message(FATAL_ERROR "objmem demo: unexpected report data: kind=${kind} site=${site}")
 endif()
 file(READ ${OUT}.html html)
-if(NOT html MATCHES "<svg" OR NOT html MATCHES "Top allocation sites")
-  message(FATAL_ERROR "objmem demo: the HTML page lacks its timeline or its tables")
+if(NOT html MATCHES "<svg")
+  message(FATAL_ERROR "objmem demo: the HTML page lacks its timeline")
 endif()
+# every section's table reaches the page, with at least one row
+foreach(want "Tracing: top allocation sites" "Heap: the 16 busiest size classes"
+             "Collector: cyclic garbage beside live lists" "Objects: the churned registry"
+             "Collector: the churned registry")
+  string(FIND "${html}" "${want}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "objmem demo: the HTML page lacks the table '${want}'")
+  endif()
+  string(SUBSTRING "${html}" ${at} -1 rest)
+  string(FIND "${rest}" "<h2" next) # the next section, or -1 at the last
+  string(SUBSTRING "${rest}" 0 ${next} section)
+  if(NOT section MATCHES "<td")
+    message(FATAL_ERROR "objmem demo: the table '${want}' has no rows")
+  endif()
+endforeach()
