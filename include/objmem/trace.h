@@ -65,7 +65,7 @@ OM_API size_t om_trace_get_tracemalloc_memory(void);
 typedef struct om_trace_tracer_stats {
     size_t traces;          /* live traced blocks */
     size_t tracebacks;      /* distinct tracebacks interned */
-    size_t table_bytes;     /* the table of traces (address, size, traceback) */
+    size_t table_bytes;     /* the indexes of traces (by slot and block, by address) */
     size_t traceback_bytes; /* interned tracebacks */
     double bytes_per_trace; /* (table + tracebacks) / traces */
     uint64_t lost;          /* traces dropped because the tracer's own memory ran out */
@@ -301,8 +301,16 @@ OM_API void om_timeline_free(om_timeline *tl);
  *
  * The allocating functions of objmem are wrapped by them below unless
  * OM_TRACE_NO_SITES is defined before including objmem.h.  Their addresses
- * (&om_malloc) and parenthesised calls ((om_malloc)(n)) are untouched.  The
- * cost when not tracing: two thread-local writes per call. */
+ * (&om_malloc) and parenthesised calls ((om_malloc)(n)) are untouched.
+ *
+ * The cost when not tracing: one load of the plain global om_trace_sites_on
+ * and a branch predicted not taken (no thread-local access, which through a
+ * shared library is a call).  The flag is read once per wrapped call, so the
+ * site is entered and left on the same side of the branch even when another
+ * thread starts or stops the tracer meanwhile; the call itself is written on
+ * both sides and runs once.  A call that starts the tracer while it runs
+ * records no site for its own allocations (they get the return address). */
+OM_API extern int om_trace_sites_on; /* non-zero while a tracer wants sites */
 OM_API extern __thread const om_trace_site *om_trace_site_tls;
 OM_API extern __thread unsigned om_trace_site_depth;
 
@@ -342,9 +350,16 @@ static inline int om_trace_site_leave_int(int r)
         static const om_trace_site om_site_here = {__FILE__, __func__, __LINE__};                  \
         &om_site_here;                                                                             \
     })
-#define OM_TRACE_SITE_PTR(call) (om_trace_site_enter(OM_TRACE_HERE), om_trace_site_leave_ptr(call))
-#define OM_TRACE_SITE_OBJ(call) (om_trace_site_enter(OM_TRACE_HERE), om_trace_site_leave_obj(call))
-#define OM_TRACE_SITE_INT(call) (om_trace_site_enter(OM_TRACE_HERE), om_trace_site_leave_int(call))
+#define OM_TRACE_SITES_ON() OM_UNLIKELY(__atomic_load_n(&om_trace_sites_on, __ATOMIC_RELAXED))
+#define OM_TRACE_SITE_PTR(call)                                                                    \
+    (OM_TRACE_SITES_ON() ? (om_trace_site_enter(OM_TRACE_HERE), om_trace_site_leave_ptr(call))     \
+                         : (call))
+#define OM_TRACE_SITE_OBJ(call)                                                                    \
+    (OM_TRACE_SITES_ON() ? (om_trace_site_enter(OM_TRACE_HERE), om_trace_site_leave_obj(call))     \
+                         : (call))
+#define OM_TRACE_SITE_INT(call)                                                                    \
+    (OM_TRACE_SITES_ON() ? (om_trace_site_enter(OM_TRACE_HERE), om_trace_site_leave_int(call))     \
+                         : (call))
 
 #ifdef __cplusplus
 }

@@ -87,34 +87,67 @@ static inline __attribute__((always_inline)) hp_pool *pool_or_die(const void *p)
 
 /* ---- the slow lane --------------------------------------------------------------------- */
 
-static size_t user_size(void *p);
+/* The usable size the hooks are told, from the block's pool with no checks:
+ * p is a block the heap has just handed out, or one about to be freed (the
+ * free checks it after the report). */
+static inline size_t reported_size(const hp_pool *pool, const void *p)
+{
+    return pool->kind == HP_KIND_DEBUG ? hp_debug_usable_size(p) : pool->block_size;
+}
 
-static void report_alloc(void *p, hp_heap *h, void *caller)
+/* size: the usable size, or 0 to look it up. */
+static void report_alloc_sized(void *p, size_t size, hp_heap *h, void *caller)
 {
     const hp_hooks *hk = __atomic_load_n(&hooks, __ATOMIC_ACQUIRE);
     if (!hk || !hk->on_alloc || in_hook)
         return;
     in_hook = 1;
-    hk->on_alloc(p, user_size(p), h, caller);
+    hk->on_alloc(p, size ? size : reported_size(pool_or_die(p), p), h, caller);
     in_hook = 0;
 }
 
-static void report_free(void *p, hp_heap *h)
+static void report_alloc(void *p, hp_heap *h, void *caller)
+{
+    report_alloc_sized(p, 0, h, caller);
+}
+
+static void report_free(const hp_pool *pool, void *p, hp_heap *h)
 {
     const hp_hooks *hk = __atomic_load_n(&hooks, __ATOMIC_ACQUIRE);
     if (!hk || !hk->on_free || in_hook)
         return;
     in_hook = 1;
-    hk->on_free(p, user_size(p), h);
+    hk->on_free(p, reported_size(pool, p), h);
     in_hook = 0;
+}
+
+/* Exact hooks and no other mode: the inline pop serves the block.  Its
+ * sampling countdown, which nothing tops up while the hooks are on, is
+ * topped up here first (the recheck interval: sampling is off). */
+static inline void *hooked_pop(hp_heap *arg, size_t size, size_t *usable)
+{
+    hp_heap *h = arg ? arg : hp_tls_heap;
+    if (h == &hp_empty_heap)
+        return NULL;
+    if (h->sample_left < (int64_t)size)
+        h->sample_left = HP_SAMPLE_RECHECK;
+    void *b = hp_pop(h, size, arg != NULL);
+    if (b) /* the pool it came from is still the current one */
+        *usable = h->cur[HP_KIND_PLAIN][hp_class_of(size)]->block_size;
+    return b;
 }
 
 static OM_NOINLINE void *slow_alloc(hp_heap *h, size_t size, size_t align, void *caller)
 {
     unsigned mode = HP_LOAD(&hp_mode);
+    void *p;
+    size_t usable;
+    if (mode == HP_MODE_HOOKS && align <= 16 && (p = hooked_pop(h, size, &usable))) {
+        report_alloc_sized(p, usable, h, caller);
+        return p;
+    }
     if ((mode & HP_MODE_FAULT) && !in_hook && hp_fault_should_fail())
         return NULL; /* hp_fault_should_fail set errno and the message */
-    void *p;
     if ((mode & HP_MODE_DEBUG) && !in_hook) {
         hp_op_enter();
         p = hp_debug_alloc(h, size, align);
@@ -149,13 +182,12 @@ static OM_NOINLINE void *sample_due(hp_heap *arg, hp_heap *h, size_t size, size_
         h->sample_left = mean ? next_gap(h, mean) : HP_SAMPLE_RECHECK;
     if (fresh)
         h->sample_left = mean ? next_gap(h, mean) : HP_SAMPLE_RECHECK;
-    void *p = hp_alloc_generic(arg, size, align, HP_KIND_PLAIN);
-    if (!p || !mean || fresh || in_hook)
-        return p;
-    hp_pool *pool = hp_pool_of(p);
-    if (pool) /* its frees take the slow lane, which reports them */
-        HP_STORE(&pool->special, (uint8_t)(HP_LOAD(&pool->special) | HP_SPECIAL_SAMPLED));
-    report_alloc(p, arg, caller);
+    if (!mean || fresh || in_hook)
+        return hp_alloc_generic(arg, size, align, HP_KIND_PLAIN);
+    /* a pool of sampled blocks: only their frees take the slow lane */
+    void *p = hp_alloc_generic(arg, size, align, HP_KIND_SAMPLED);
+    if (p)
+        report_alloc(p, arg, caller);
     return p;
 }
 
@@ -175,10 +207,11 @@ static inline void *alloc_miss(hp_heap *arg, size_t size, size_t align, void *ca
 /* Frees user pointer p of any kind, reporting to the hooks. */
 void hp_free_lane(hp_pool *pool, void *p)
 {
-    pool = pool_or_die(p); /* the caller may have passed an alias or free slot */
+    if (!HP_LOAD(&pool->span)) /* the caller passed an alias or free slot */
+        pool = pool_or_die(p);
     if ((HP_LOAD(&hp_mode) & HP_MODE_HOOKS) || (HP_LOAD(&pool->special) & HP_SPECIAL_SAMPLED)) {
         hp_heap *owner = HP_LOAD(&pool->heap);
-        report_free(p, owner && owner->is_private ? owner : NULL);
+        report_free(pool, p, owner && owner->is_private ? owner : NULL);
     }
     if (pool->kind == HP_KIND_DEBUG) {
         hp_op_enter();
@@ -322,7 +355,7 @@ static void *realloc_in(hp_heap *h, void *p, size_t size, void *caller)
         if (HP_LOAD(&hp_mode) & HP_MODE_HOOKS) {
             hp_heap *owner = HP_LOAD(&pool->heap);
             owner = owner && owner->is_private ? owner : NULL;
-            report_free(p, owner);
+            report_free(pool, p, owner);
             report_alloc(p, owner, caller);
         }
         return p;

@@ -83,7 +83,7 @@
 #define HP_SMALL_MAX         512
 #define HP_MEDIUM_MAX        ((size_t)128 << 10)
 #define HP_NCLASSES          64
-#define HP_NKINDS            2
+#define HP_NKINDS            3 /* enum hp_kind (heap/special.h) */
 #define HP_MEDIUM_MIN_BLOCKS 8
 #define HP_LARGE_HEADER      4096 /* offset of a large block in its segment */
 
@@ -412,7 +412,7 @@ OM_INTERNAL uint64_t hp_heap_sweep_examined(const hp_heap *h);
 #define HP_MODE_SECURE 0x100u
 /* pool->special bits (any non-zero value sends frees to the slow lane). */
 #define HP_SPECIAL_LARGE   0x2u /* bit 0 is the kind */
-#define HP_SPECIAL_SAMPLED 0x4u /* holds a block the sampling hooks were told of */
+#define HP_SPECIAL_SAMPLED 0x4u /* a pool of kind HP_KIND_SAMPLED: report every free */
 /* Sampling (hp_hooks.sample_bytes): the mean gap in bytes, 0 when off; and,
  * when off, how many bytes the fast path hands out between two looks at
  * whether sampling was turned on (one slow-lane call per that many bytes). */

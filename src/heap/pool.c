@@ -58,7 +58,8 @@ void hp_pool_init(hp_pool *pool, hp_segment *seg, uintptr_t start, size_t bytes,
     pool->cls = (uint8_t)cls;
     pool->kind = (uint8_t)kind;
     HP_STORE(&pool->alias, (uint8_t)0);
-    pool->special = (uint8_t)(kind | (cls == HP_CLASS_LARGE ? HP_SPECIAL_LARGE : 0));
+    pool->special = (uint8_t)((kind == HP_KIND_SAMPLED ? HP_SPECIAL_SAMPLED : kind) |
+                              (cls == HP_CLASS_LARGE ? HP_SPECIAL_LARGE : 0));
     pool->flags = 0;
     pool->hole_pages = 0;
     memset(pool->gone, 0, sizeof pool->gone);

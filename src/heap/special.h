@@ -25,7 +25,10 @@ OM_INTERNAL extern unsigned hp_mode;
 OM_INTERNAL void hp_mode_set(unsigned bits);
 OM_INTERNAL void hp_mode_clear(unsigned bits);
 
-enum hp_kind { HP_KIND_PLAIN = 0, HP_KIND_DEBUG = 1 };
+/* HP_KIND_SAMPLED: plain blocks that the sampling hooks were told of, in
+ * pools of their own whose frees all take the slow lane (which reports
+ * them), so that no ordinary pool ever leaves the inline free. */
+enum hp_kind { HP_KIND_PLAIN = 0, HP_KIND_DEBUG = 1, HP_KIND_SAMPLED = 2 };
 
 /* ---- provided by the core (src/heap) -------------------------------------- */
 /* A block of the given kind from h (NULL: the calling thread's global heap),
@@ -65,9 +68,10 @@ typedef struct hp_hooks {
      * hands out on its fast path, and only the allocation that crosses zero
      * is reported (gaps drawn from an exponential distribution of this mean,
      * so a block of s bytes is sampled with probability 1 - exp(-s/mean));
-     * on_free is called for every sampled block (and for some others: every
-     * free from a pool that holds a sampled block; ignore unknown ones).
-     * Allocations the debug heap serves are not sampled. */
+     * a sampled block comes from a pool of kind HP_KIND_SAMPLED, and on_free
+     * is called for every block of such pools (also for blocks sampled
+     * under earlier hooks: ignore unknown ones).  Allocations the debug
+     * heap serves are not sampled. */
     size_t sample_bytes;
 } hp_hooks;
 /* hooks == NULL removes them.  The record must outlive its installation. */

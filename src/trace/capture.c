@@ -52,17 +52,9 @@ void tr_capture_init(void)
 #define UNWIND_MAX (OM_TRACE_MAX_FRAMES + 16) /* room for objmem's own frames */
 #define OWN_FRAMES 3                          /* frames to drop when the caller is not found */
 
-static uintptr_t first_frame(void *caller)
-{
-    const om_trace_site *site = om_trace_site_tls;
-    if (site)
-        return (uintptr_t)site | TR_FRAME_SITE;
-    return (uintptr_t)caller;
-}
-
 unsigned tr_capture(uintptr_t *frames, unsigned max, void *caller, unsigned *total)
 {
-    frames[0] = first_frame(caller);
+    frames[0] = tr_first_frame(caller);
     *total = 1;
     if (max <= 1)
         return 1;
@@ -82,5 +74,6 @@ unsigned tr_capture(uintptr_t *frames, unsigned max, void *caller, unsigned *tot
     return kept;
 }
 
+int om_trace_sites_on; /* set by tracer.c while tracing */
 __thread const om_trace_site *om_trace_site_tls;
 __thread unsigned om_trace_site_depth;

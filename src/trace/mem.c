@@ -54,6 +54,14 @@ void *tr_map(size_t bytes)
     return p;
 }
 
+void *tr_map_lazy(size_t bytes)
+{
+    if (bytes == 0 || should_fail())
+        return NULL;
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
 void tr_unmap(void *p, size_t bytes)
 {
     if (p && bytes)

@@ -3,7 +3,8 @@
  * defines them.  Everything here sits above the heap and calls down only.
  *
  * Glossary
- *   trace      a live traced block: address, size, traceback id
+ *   trace      a live traced block: address, size, traceback id; held in
+ *              the blocks index (blocks.c) or else the table (store.c)
  *   traceback  (domain, frames): interned once, named by a 32-bit id
  *   frame      a uintptr_t: a call site (om_trace_site *, top bit set) or a
  *              native return address (low bit clear)
@@ -29,6 +30,8 @@
 
 /* ---- mem.c: pages from the OS for the tracer's own tables ------------------ */
 OM_INTERNAL void *tr_map(size_t bytes); /* zero-filled; NULL on failure */
+/* The same, never populated up front: pages become resident when touched. */
+OM_INTERNAL void *tr_map_lazy(size_t bytes);
 OM_INTERNAL void tr_unmap(void *p, size_t bytes);
 /* Tests: the nth tr_map from now fails (0 disarms). */
 OM_INTERNAL void tr_map_fail_after(uint64_t n);
@@ -82,13 +85,45 @@ OM_INTERNAL size_t tr_table_bytes(const tr_table *t);
 /* The size of a slot (the side list for big ones). */
 OM_INTERNAL size_t tr_slot_size(const tr_table *t, const tr_slot *s);
 
+/* ---- blocks.c: traces by slot and block index, no hashing --------------------
+ * Holds the traces of blocks that share their 64 KiB slot with blocks of
+ * one size only (every plain block of the heap); refuses the others, which
+ * the table above takes. */
+typedef struct tr_slot_rec tr_slot_rec;
+typedef struct tr_blocks {
+    struct region_node **dir; /* by address >> 32; NULL until the first trace */
+    uint64_t dir_pages;       /* pages of dir touched, one bit each */
+    size_t count;             /* live traces */
+    char *chunk;              /* the chunk arrays and nodes are carved from */
+    size_t chunk_used;
+    void **chunks; /* every chunk, to give them back */
+    size_t nchunks, capchunks;
+    void *free_arrays[12]; /* emptied id arrays of 16 B << i */
+    uintptr_t hint_slot;   /* (address >> 16) + 1 of the last slot looked up; 0: none */
+    tr_slot_rec *hint_rec; /* its record */
+    size_t bytes;          /* everything mapped but the directory */
+} tr_blocks;
+
+/* 0: stored (*replaced: the size of a trace it replaced, a block whose
+ * free was missed, else 0); 1: refused, keep it elsewhere; -1: out of memory. */
+OM_INTERNAL int tr_blocks_insert(tr_blocks *b, uintptr_t addr, size_t size, uint32_t tb,
+                                 size_t *replaced);
+/* Removes the trace of addr when it is held here with this size. */
+OM_INTERNAL bool tr_blocks_remove(tr_blocks *b, uintptr_t addr, size_t size, uint32_t *tb);
+OM_INTERNAL bool tr_blocks_find(const tr_blocks *b, uintptr_t addr, size_t *size, uint32_t *tb);
+/* Calls fn for every trace held; returns how many. */
+typedef void (*tr_blocks_fn)(size_t size, uint32_t tb, void *arg);
+OM_INTERNAL size_t tr_blocks_each(const tr_blocks *b, tr_blocks_fn fn, void *arg);
+OM_INTERNAL void tr_blocks_clear(tr_blocks *b);
+OM_INTERNAL size_t tr_blocks_bytes(const tr_blocks *b);
+
 /* ---- tracebacks.c: interned tracebacks ----------------------------------------- */
 typedef struct tr_tb {
     uint64_t hash;
     uint32_t domain;
     uint16_t nframe;
     uint16_t total_nframe;
-    uint64_t alloc_bytes; /* bytes ever allocated from here (since start) */
+    uint64_t alloc_bytes; /* bytes allocated from here while a region was open */
     uint64_t alloc_count;
     uintptr_t frames[];
 } tr_tb;
@@ -120,6 +155,12 @@ OM_INTERNAL void tr_capture_init(void);
 /* Fills frames[0..max) for an allocation whose public entry point was called
  * from `caller`; returns the frames kept and sets *total to those seen. */
 OM_INTERNAL unsigned tr_capture(uintptr_t *frames, unsigned max, void *caller, unsigned *total);
+/* Frame 0 alone: the wrapped call's site, else the caller's return address. */
+static inline uintptr_t tr_first_frame(void *caller)
+{
+    const om_trace_site *site = om_trace_site_tls;
+    return site ? (uintptr_t)site | TR_FRAME_SITE : (uintptr_t)caller;
+}
 
 /* ---- sample.c: sampling's weights ------------------------------------------------ */
 /* The bytes a sampled block of `size` bytes stands for when the mean gap is
@@ -137,7 +178,8 @@ typedef struct tr_state {
     bool tracing;
     int nframe;
     size_t mean_bytes; /* 0: exact */
-    tr_table table;
+    tr_table table;    /* traces the blocks index refuses */
+    tr_blocks blocks;  /* the other traces: most of them */
     tr_tbs tbs;
     size_t current, peak;
     uint64_t lost, sampled;

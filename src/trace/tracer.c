@@ -3,17 +3,23 @@
  * om_trace_* controls (start, stop, clear, traced memory, peak).
  *
  * Strategy.  The heap calls on_alloc / on_free for every block of every
- * heap while the hooks are installed (one branch on the heap's fast path
- * otherwise).  A hook starts loading the trace's slot of the table and
- * captures its frames with no lock held, then takes the one tracer lock for
- * a table insert or remove (a few dozen nanoseconds):
+ * heap while the exact hooks are installed (one branch on the heap's fast
+ * path otherwise).  A hook captures its frames with no lock held, then
+ * takes the one tracer lock to intern the traceback and write its id where
+ * the block's address says (blocks.c: per 64 KiB slot, an array indexed by
+ * block, no hashing); the rare block that index refuses goes to the hash
+ * table (store.c), as do sampled traces:
  *
- *     om_malloc ... -> heap slow lane -> on_alloc: prefetch slot, capture
- *                                                  frames (no lock)
+ *     om_malloc ... -> heap slow lane -> on_alloc: frame 0 (the site), or
+ *                                                  unwind (no lock)
  *                                                  lock: intern traceback
  *                                                        (site cache first),
- *                                                        insert trace,
+ *                                                        id into the blocks
+ *                                                        index (else table),
  *                                                        current, peak
+ *     om_free ...   -> heap slow lane -> on_free:  lock: take the id out
+ *                                                        (by the heap's size
+ *                                                        of the block), current
  *
  * Sampling mode (om_trace_start_sampling) leaves the choice to the heap:
  * its hooks carry sample_bytes = M, and each heap counts down the bytes its
@@ -41,10 +47,12 @@
  * of the usable size: a size its class rounds up is estimated between its
  * requested and its usable bytes.  The heap does not count the blocks a
  * pool refill serves, which lowers the rate by their share (docs/design.md
- * has both measured).  on_free also arrives for unsampled blocks (every
- * free from a pool holding a sampled block): a small counting filter of
- * sampled addresses turns most of them away before the lock, and the table
- * ignores the rest.  The heap never samples the debug heap's blocks: when
+ * has both measured).  The heap serves each sampled block from a pool of
+ * sampled blocks, so on_free arrives for sampled blocks only (and for
+ * blocks sampled before a restart: the table ignores those); with the
+ * tracer's own countdown it arrives for every free, and a small counting
+ * filter of sampled addresses turns most of them away before the lock.
+ * The heap never samples the debug heap's blocks: when
  * the debug heap is on at the start, sampling installs the exact hooks and
  * counts down itself, per thread, in the hook (tr_sample_own: the same
  * process, slower).
@@ -130,11 +138,11 @@ static void filter_remove(uintptr_t addr)
 }
 
 /* ---- the hooks ------------------------------------------------------------------ */
-static void note_peaks(tr_state *g)
+static inline void note_peaks(tr_state *g)
 {
     if (g->current > g->peak)
         g->peak = g->current;
-    for (uint32_t m = g->region_mask; m; m &= m - 1) {
+    for (uint32_t m = g->region_mask; OM_UNLIKELY(m); m &= m - 1) {
         int i = __builtin_ctz(m);
         if (g->current > g->region_peak[i])
             g->region_peak[i] = g->current;
@@ -164,8 +172,8 @@ static inline unsigned site_slot(uintptr_t word, const void *heap)
     return (unsigned)(h >> 32) & (SITE_CACHE - 1);
 }
 
-static uint32_t intern(tr_state *g, const void *heap, const uintptr_t *frames, unsigned n,
-                       unsigned total)
+static inline uint32_t intern(tr_state *g, const void *heap, const uintptr_t *frames, unsigned n,
+                              unsigned total)
 {
     if (n != 1 || total != 1) /* deeper stacks: one hash of all their frames */
         return tr_tbs_intern(&g->tbs, tr_domain_of_heap(heap), frames, n, total);
@@ -186,23 +194,76 @@ static uint32_t intern(tr_state *g, const void *heap, const uintptr_t *frames, u
     return tb;
 }
 
-static void record(tr_state *g, uintptr_t addr, size_t size, const void *heap,
-                   const uintptr_t *frames, unsigned n, unsigned total)
+/* Exact traces go to the blocks index when it takes them (their size is
+ * the heap's, as the free will report it); sampled ones, which carry a
+ * weight instead, and the blocks it refuses go to the table. */
+static int insert(tr_state *g, uintptr_t addr, size_t size, uint32_t tb, bool exact)
+{
+    size_t replaced = 0;
+    int rc = exact ? tr_blocks_insert(&g->blocks, addr, size, tb, &replaced) : 1;
+    if (rc == 1)
+        rc = tr_table_insert(&g->table, addr, size, tb);
+    g->current -= replaced;
+    return rc;
+}
+
+static bool take(tr_state *g, uintptr_t addr, size_t size, bool exact, size_t *traced, uint32_t *tb)
+{
+    if (exact && tr_blocks_remove(&g->blocks, addr, size, tb)) {
+        *traced = size;
+        return true;
+    }
+    return tr_table_remove(&g->table, addr, traced, tb);
+}
+
+static inline __attribute__((always_inline)) void record(tr_state *g, uintptr_t addr, size_t size,
+                                                         const void *heap, const uintptr_t *frames,
+                                                         unsigned n, unsigned total, bool exact)
 {
     uint32_t tb = intern(g, heap, frames, n, total);
-    if (tb == TR_NO_TB || tr_table_insert(&g->table, addr, size, tb) != 0) {
+    if (tb == TR_NO_TB || insert(g, addr, size, tb, exact) != 0) {
         g->lost++;
         return;
     }
     om_assert_internal(tb < g->tbs.count); /* the site cache hands out live ids only */
-    tr_tb *r = tr_tbs_get(&g->tbs, tb);
-    r->alloc_bytes += size;
-    r->alloc_count++;
+    if (g->region_mask) {                  /* only regions read these (as differences) */
+        tr_tb *r = tr_tbs_get(&g->tbs, tb);
+        r->alloc_bytes += size;
+        r->alloc_count++;
+    }
     g->alloc_bytes += size;
     g->alloc_count++;
     g->sampled++;
     g->current += size;
     note_peaks(g);
+}
+
+/* The hooks of exact tracing with one frame, the common case: frame 0 is
+ * read inline, the site cache stands in front of the interning, and no
+ * test of the mode is needed (these hooks are installed for it alone). */
+static void on_alloc_site(void *p, size_t size, hp_heap *heap, void *caller)
+{
+    tr_state *g = &tr_global;
+    uintptr_t word = tr_first_frame(caller);
+    tr_lock(g);
+    if (OM_LIKELY(g->tracing && p))
+        record(g, (uintptr_t)p, size, heap, &word, 1, 1, true);
+    tr_unlock(g);
+}
+
+static void on_free_exact(void *p, size_t size, hp_heap *heap)
+{
+    (void)heap;
+    tr_state *g = &tr_global;
+    size_t traced;
+    uint32_t tb;
+    tr_lock(g);
+    if (OM_LIKELY(g->tracing && p) && take(g, (uintptr_t)p, size, true, &traced, &tb)) {
+        g->current -= traced;
+        g->free_bytes += traced;
+        g->free_count++;
+    }
+    tr_unlock(g);
 }
 
 static void on_alloc(void *p, size_t size, hp_heap *heap, void *caller)
@@ -221,13 +282,14 @@ static void on_alloc(void *p, size_t size, hp_heap *heap, void *caller)
             return;
     }
     tr_state *g = &tr_global;
-    tr_table_prefetch(&g->table, (uintptr_t)p);
+    if (mean)
+        tr_table_prefetch(&g->table, (uintptr_t)p);
     uintptr_t frames[OM_TRACE_MAX_FRAMES];
     unsigned total;
     unsigned n = tr_capture(frames, (unsigned)nframe, caller, &total);
     tr_lock(g);
     if (g->tracing) {
-        record(g, (uintptr_t)p, size, heap, frames, n, total);
+        record(g, (uintptr_t)p, size, heap, frames, n, total, !mean);
         if (mean)
             filter_add((uintptr_t)p);
     }
@@ -236,7 +298,6 @@ static void on_alloc(void *p, size_t size, hp_heap *heap, void *caller)
 
 static void on_free(void *p, size_t size, hp_heap *heap)
 {
-    (void)size;
     (void)heap;
     if (!atomic_load_explicit(&active_nframe, memory_order_relaxed) || !p)
         return;
@@ -245,11 +306,12 @@ static void on_free(void *p, size_t size, hp_heap *heap)
         !atomic_load_explicit(&sample_filter[filter_slot((uintptr_t)p)], memory_order_relaxed))
         return;
     tr_state *g = &tr_global;
-    tr_table_prefetch(&g->table, (uintptr_t)p);
+    if (sampling)
+        tr_table_prefetch(&g->table, (uintptr_t)p);
     tr_lock(g);
     size_t traced;
     uint32_t tb;
-    if (g->tracing && tr_table_remove(&g->table, (uintptr_t)p, &traced, &tb)) {
+    if (g->tracing && take(g, (uintptr_t)p, size, !sampling, &traced, &tb)) {
         g->current -= traced;
         g->free_bytes += traced;
         g->free_count++;
@@ -261,6 +323,7 @@ static void on_free(void *p, size_t size, hp_heap *heap)
 
 /* Exact: every allocation and free takes the heap's slow lane.  Sampling:
  * sample_bytes is set by start() while no hooks are installed. */
+static const hp_hooks exact_site_hooks = {on_alloc_site, on_free_exact, 0};
 static const hp_hooks exact_hooks = {on_alloc, on_free, 0};
 static hp_hooks sampling_hooks = {on_alloc, on_free, 0};
 
@@ -296,6 +359,7 @@ static void prepare_once(void)
 static void forget_all(tr_state *g)
 {
     tr_table_clear(&g->table);
+    tr_blocks_clear(&g->blocks);
     tr_tbs_clear(&g->tbs);
     memset(sample_filter, 0, sizeof sample_filter);
     g->current = g->peak = 0;
@@ -331,13 +395,14 @@ static int start(int nframe, size_t mean)
     atomic_store(&active_own, own);
     atomic_store(&active_mean, mean);
     atomic_store(&active_nframe, nframe);
+    __atomic_store_n(&om_trace_sites_on, 1, __ATOMIC_RELAXED); /* the call-site macros */
     tr_unlock(g);
     if (mean && !own) {
         sampling_hooks.sample_bytes = mean;
         hp_hooks_install(&sampling_hooks);
         warm_sampling();
     } else {
-        hp_hooks_install(&exact_hooks);
+        hp_hooks_install(nframe == 1 && !mean ? &exact_site_hooks : &exact_hooks);
     }
     return 0;
 }
@@ -363,6 +428,7 @@ int om_trace_stop(void)
     }
     atomic_store(&active_nframe, 0);
     atomic_store(&active_mean, 0);
+    __atomic_store_n(&om_trace_sites_on, 0, __ATOMIC_RELAXED);
     g->tracing = false;
     g->nframe = 0;
     g->mean_bytes = 0;
@@ -417,9 +483,9 @@ void om_trace_get_tracer_stats(om_trace_tracer_stats *out)
     tr_state *g = &tr_global;
     tr_lock(g);
     *out = (om_trace_tracer_stats){
-        .traces = g->table.count,
+        .traces = g->table.count + g->blocks.count,
         .tracebacks = g->tbs.count,
-        .table_bytes = tr_table_bytes(&g->table),
+        .table_bytes = tr_table_bytes(&g->table) + tr_blocks_bytes(&g->blocks),
         .traceback_bytes = g->tbs.bytes,
         .lost = g->lost,
         .sampled = g->sampled,
@@ -456,7 +522,8 @@ bool tr_find_traceback(uintptr_t addr, uintptr_t *frames, unsigned *nframe, unsi
     uint32_t tb;
     bool found = false;
     tr_lock(g);
-    if (g->tracing && tr_table_find(&g->table, addr, &size, &tb)) {
+    if (g->tracing && (tr_blocks_find(&g->blocks, addr, &size, &tb) ||
+                       tr_table_find(&g->table, addr, &size, &tb))) {
         const tr_tb *r = tr_tbs_get(&g->tbs, tb);
         memcpy(frames, r->frames, r->nframe * sizeof *frames);
         *nframe = r->nframe;
@@ -473,15 +540,27 @@ static size_t tb_bytes(const tr_tb *r)
     return sizeof *r + r->nframe * sizeof(uintptr_t);
 }
 
+struct raw_fill {
+    struct tr_raw_trace *traces;
+    size_t k;
+};
+
+static void add_raw(size_t size, uint32_t tb, void *arg)
+{
+    struct raw_fill *f = arg;
+    f->traces[f->k++] = (struct tr_raw_trace){size, tb};
+}
+
 static void copy_raw(tr_state *g, tr_raw *raw, char *mem)
 {
     raw->traces = (struct tr_raw_trace *)mem;
-    size_t k = 0;
+    struct raw_fill fill = {raw->traces, 0};
     for (size_t i = 0; i < g->table.cap; i++) {
         const tr_slot *s = &g->table.slots[i];
         if (s->key)
-            raw->traces[k++] = (struct tr_raw_trace){tr_slot_size(&g->table, s), s->tb};
+            add_raw(tr_slot_size(&g->table, s), s->tb, &fill);
     }
+    tr_blocks_each(&g->blocks, add_raw, &fill);
     mem += raw->ntraces * sizeof *raw->traces;
     raw->tbs = (tr_tb **)mem;
     mem += raw->ntbs * sizeof *raw->tbs;
@@ -504,7 +583,7 @@ int tr_raw_take(tr_raw *raw)
         return -1;
     }
     raw->nframe = g->nframe;
-    raw->ntraces = g->table.count;
+    raw->ntraces = g->table.count + g->blocks.count;
     raw->ntbs = g->tbs.count;
     size_t bytes = raw->ntraces * sizeof *raw->traces + raw->ntbs * sizeof *raw->tbs + 16;
     for (size_t i = 0; i < raw->ntbs; i++)

@@ -11,6 +11,7 @@
 
 #include "omtest.h"
 #include "objmem.h"
+#include "heap/core.h"
 
 static int stop_tracing(void **state)
 {
@@ -134,6 +135,40 @@ static void blocks_right_after_the_start_are_sampled(void **state)
     free_all(v, N);
 }
 
+/* A sampled block comes from a pool of sampled blocks (HP_KIND_SAMPLED,
+ * whose frees all report); the pools of unsampled blocks are never marked,
+ * so their frees stay on the inline path.  Every block is checked: traced
+ * exactly when its pool is a sampled one. */
+static void sampled_blocks_live_in_pools_of_their_own(void **state)
+{
+    (void)state;
+    enum { N = 20000, SIZE = 48, MEAN = 4096 };
+    if (HP_LOAD(&hp_mode) & HP_MODE_DEBUG)
+        skip(); /* the tracer samples the debug heap's blocks by itself */
+    void **v = malloc(N * sizeof *v);
+    assert_non_null(v);
+    assert_int_equal(om_trace_start_sampling(1, MEAN), 0);
+    allocate(v, N, SIZE);
+    size_t sampled = 0;
+    for (size_t i = 0; i < N; i++) {
+        hp_pool *pool = hp_pool_of(v[i]);
+        assert_non_null(pool);
+        om_trace_traceback *tb = om_trace_get_object_traceback(v[i]);
+        if (tb) {
+            sampled++;
+            assert_int_equal(pool->kind, HP_KIND_SAMPLED);
+            assert_int_not_equal(pool->special & HP_SPECIAL_SAMPLED, 0);
+            om_trace_traceback_free(tb);
+        } else {
+            assert_int_equal(pool->kind, HP_KIND_PLAIN);
+            assert_int_equal(pool->special, 0);
+        }
+    }
+    assert_true(sampled > 50); /* about N * SIZE / MEAN = 234 expected */
+    free_all(v, N);            /* every sampled free was reported */
+    free(v);
+}
+
 /* The heap does not sample the debug heap's blocks; with the debug heap on
  * at the start the tracer samples them itself, with the same weights:
  * 20000 blocks of 200 bytes at M = 2048 (p = 0.093): relative standard
@@ -162,6 +197,7 @@ int main(void)
         cmocka_unit_test_teardown(large_blocks_are_all_sampled_at_their_size, stop_tracing),
         cmocka_unit_test_teardown(mixed_sizes_stay_unbiased, stop_tracing),
         cmocka_unit_test_teardown(the_debug_heaps_blocks_are_sampled_by_the_tracer, stop_tracing),
+        cmocka_unit_test_teardown(sampled_blocks_live_in_pools_of_their_own, stop_tracing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

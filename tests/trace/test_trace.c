@@ -499,6 +499,57 @@ static void tracer_memory_is_at_most_32_bytes_a_block(void **state)
     free(v);
 }
 
+/* Exact traces live in the blocks index when their slot holds one size,
+ * else in the table: the debug heap's user pointers (sizes vary within a
+ * slot) land in both.  Either way every trace is counted, found, in the
+ * snapshot with its size, and gone after its free. */
+static void traces_of_both_indexes_are_all_seen(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    void **v = malloc(N * sizeof *v);
+    assert_non_null(v);
+    for (int debug = 0; debug < 2; debug++) {
+        om_heap_set_debug(debug);
+        assert_int_equal(om_trace_start(1), 0);
+        size_t want = 0;
+        for (int i = 0; i < N; i++) {
+            v[i] = om_malloc(16 + (size_t)(i % 7) * 24);
+            want += om_usable_size(v[i]);
+        }
+        if (debug) /* both indexes hold some */
+            assert_true(tr_global.table.count > 0 && tr_global.blocks.count > 0);
+        else /* plain blocks: all in the blocks index */
+            assert_int_equal(tr_global.blocks.count, N);
+        om_heap_check(); /* the hooked lane (inline pop, then report) keeps the heap whole */
+        size_t cur, peak;
+        om_trace_get_traced_memory(&cur, &peak);
+        assert_int_equal(cur, want);
+        om_trace_snapshot *s = om_trace_take_snapshot();
+        assert_non_null(s);
+        assert_int_equal(om_trace_snapshot_count(s), N);
+        assert_int_equal(om_trace_snapshot_size(s), want);
+        om_trace_snapshot_free(s);
+        for (int i = 0; i < N; i += 97) {
+            om_trace_traceback *tb = om_trace_get_object_traceback(v[i]);
+            assert_non_null(tb);
+            assert_true(ends_with(tb->frames[0].filename, "test_trace.c"));
+            om_trace_traceback_free(tb);
+        }
+        for (int i = 0; i < N; i++)
+            om_free(v[i]);
+        om_trace_tracer_stats st;
+        om_trace_get_tracer_stats(&st);
+        assert_int_equal(st.traces, 0);
+        om_trace_get_traced_memory(&cur, &peak);
+        assert_int_equal(cur, 0);
+        assert_int_equal(peak, want);
+        assert_int_equal(om_trace_stop(), 0);
+    }
+    om_heap_set_debug(0);
+    free(v);
+}
+
 static void tracer_out_of_memory_never_breaks_the_program(void **state)
 {
     (void)state;
@@ -637,6 +688,7 @@ int main(void)
         cmocka_unit_test_teardown(every_truncation_and_forged_body_is_safe, stop_tracing),
         cmocka_unit_test_teardown(tracer_memory_is_at_most_32_bytes_a_block, stop_tracing),
         cmocka_unit_test_teardown(tracer_out_of_memory_never_breaks_the_program, stop_tracing),
+        cmocka_unit_test_teardown(traces_of_both_indexes_are_all_seen, stop_tracing),
         cmocka_unit_test_teardown(sampling_estimates_stay_unbiased, stop_tracing),
         cmocka_unit_test_teardown(reports_as_text_and_json, stop_tracing),
         cmocka_unit_test_teardown(fork_keeps_the_tracer_consistent, stop_tracing),
