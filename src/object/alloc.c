@@ -33,9 +33,10 @@
  * (basicsize - 1) / 16 whatever the heap (the debug heap's usable size is the
  * request): release parks it without asking the heap its size, inline.
  *
- * FAST PATH.  om_new tests once for the rare cases (a bad request, a
- * collection due, a tracer hook) and leaves for alloc_general; otherwise it
- * is: pop or heap alloc, zero the body, write the header, count.
+ * FAST PATH.  om_new branches twice for the rare cases (a bad size or a
+ * tracer hook; a GC type's collection due) and leaves for alloc_general;
+ * otherwise it is: pop or heap alloc, zero the body, write the header,
+ * count (allocated and live; released is their difference).
  *
  * NUMBERS.  Header: 16 bytes for every object.  An int or float: 24 bytes,
  * a 32-byte block.  Free lists: at most OB_FREELIST_MAX_BLOCKS per class,
@@ -43,7 +44,11 @@
  * (best of 5): om_new + release 18.6 ns through the heap, 13.1 ns through a
  * free list (before this pass: 20.7 and 21.1; om_malloc + om_free: 8.7).
  * A variable-sized type's park asks the heap the block size, one call: its
- * free list breaks even (19.4 against 19.7 ns).
+ * free list breaks even (19.4 against 19.7 ns).  Instructions of om_new's
+ * own code per object (callgrind, binary trees of 32-byte objects): 43,
+ * beside 38 in the heap's inline pop (49 and 38 before the speed pass of
+ * issue #3); 12 of the 43 are the frame that the heap's slow call inside
+ * hp_heap_alloc forces (see docs/design.md).
  */
 #include <errno.h>
 #include <string.h>
@@ -119,29 +124,30 @@ size_t om_var_size(const om_type *type, size_t nitems)
     return size;
 }
 
-/* Zero-fills all of o but the header.  A memset of a size the compiler
- * knows becomes a few inline stores; one of a variable size is a call, which
- * costs as much as the rest of om_new for the common small objects. */
-static void zero_body(om_object *o, size_t size)
+/* Zero-fills all of o but the header.  A memset of a variable size is a
+ * call, which costs as much as the rest of om_new for the common small
+ * objects, and a switch on the size is a jump through a table.  The
+ * commonest object, 32 bytes (an int, a float, a pair, a two-slot record),
+ * takes one compare and one 16-byte store; other bodies of up to 32 bytes
+ * two overlapping stores, chosen by one more compare (the trick of fast
+ * memset routines). */
+static inline void zero_body(om_object *o, size_t size)
 {
     char *body = (char *)o + sizeof(om_object);
-    switch (size) {
-    case 16:
-        return;
-    case 24:
-        memset(body, 0, 8);
-        return;
-    case 32:
-        memset(body, 0, 16);
-        return;
-    case 40:
-        memset(body, 0, 24);
-        return;
-    case 48:
-        memset(body, 0, 32);
-        return;
-    default:
-        memset(body, 0, size - sizeof(om_object));
+    size_t n = size - sizeof(om_object);
+    static const char zeros[16];
+    if (OM_LIKELY(n == 16)) {
+        memcpy(body, zeros, 16);
+    } else if (OM_LIKELY(n - 8 <= 24)) { /* 8..32 bytes */
+        if (n >= 16) {
+            memcpy(body, zeros, 16);
+            memcpy(body + n - 16, zeros, 16);
+        } else {
+            memcpy(body, zeros, 8);
+            memcpy(body + n - 8, zeros, 8);
+        }
+    } else if (n) {
+        memset(body, 0, n);
     }
 }
 
@@ -151,7 +157,8 @@ static void maybe_collect(om_runtime *rt)
         rt->gc_on_alloc(rt);
 }
 
-/* Writes the header and the counters of the fresh block o. */
+/* Writes the header and the counters of the fresh block o.  (released is
+ * allocated - live_objects: two counters written here, one at release.) */
 static inline om_object *init_object(om_runtime *rt, om_object *o, const om_type *type, size_t size,
                                      uint32_t gc)
 {
@@ -192,9 +199,12 @@ static inline om_object *alloc_pooled(om_runtime *rt, size_t size)
     return o ? o : hp_heap_alloc(rt->heap, ob_freelist_request(size));
 }
 
-/* The general path: a collection due, the tracer's hook. */
+/* Everything but the plain case: a bad request, a collection due, the
+ * tracer's hook. */
 static OM_NOINLINE om_object *alloc_general(om_runtime *rt, const om_type *type, size_t size)
 {
+    if (OM_UNLIKELY(!rt || !type || size < sizeof(om_object)))
+        return bad_request(rt, type, size);
     uint32_t gc = type->flags & OM_TYPE_GC;
     if (gc && OM_UNLIKELY(rt->young_count > rt->young_threshold))
         maybe_collect(rt);
@@ -210,16 +220,16 @@ static OM_NOINLINE om_object *alloc_general(om_runtime *rt, const om_type *type,
 
 _Static_assert(OM_TYPE_GC == OM_GC_TRACKED, "a GC type's flag is its objects' tracked bit");
 
-/* The fast path decides with one test whether anything but "allocate, write
- * the header, count" is due: a bad request, a tracer to tell, a collection
- * to start. */
+/* The fast path decides with two predictable branches whether anything
+ * but "pop or heap alloc, write the header, count" is due: a bad size or a
+ * tracer to tell; a collection to start (rt and type were checked by the
+ * caller). */
 static inline om_object *alloc_object(om_runtime *rt, const om_type *type, size_t size)
 {
-    if (OM_UNLIKELY(!rt || !type || size < sizeof(om_object)))
-        return bad_request(rt, type, size);
     uint32_t flags = type->flags, gc = flags & OM_TYPE_GC;
-    bool collect = gc && rt->young_count > rt->young_threshold;
-    if (OM_UNLIKELY(collect | (rt->trace_on_new != NULL)))
+    if (OM_UNLIKELY((size < sizeof(om_object)) | (rt->trace_on_new != NULL)))
+        return alloc_general(rt, type, size);
+    if (gc && OM_UNLIKELY(rt->young_count > rt->young_threshold))
         return alloc_general(rt, type, size);
     om_object *o =
         (flags & OM_TYPE_FREELIST) ? alloc_pooled(rt, size) : hp_heap_alloc(rt->heap, size);
@@ -230,13 +240,15 @@ static inline om_object *alloc_object(om_runtime *rt, const om_type *type, size_
 
 om_object *om_new(om_runtime *rt, const om_type *type)
 {
-    return alloc_object(rt, type, type ? type->basicsize : 0);
+    if (OM_UNLIKELY(!rt || !type))
+        return alloc_general(rt, type, 0);
+    return alloc_object(rt, type, type->basicsize);
 }
 
 om_object *om_new_var(om_runtime *rt, const om_type *type, size_t nitems)
 {
-    if (!type)
-        return alloc_object(rt, type, 0);
+    if (OM_UNLIKELY(!rt || !type))
+        return alloc_general(rt, type, 0);
     size_t size = om_var_size(type, nitems);
     if (size == 0) {
         om_set_error("out of memory: a %s of %zu items is too large", type->name, nitems);

@@ -72,7 +72,7 @@ void om_runtime_get_stats(om_runtime *rt, om_runtime_stats *out)
     out->immortals = c.immortals;
     out->freelist_blocks = c.parked;
     out->allocated = rt->allocated;
-    out->released = rt->released;
+    out->released = rt->allocated - rt->live_objects;
     out->deferred = rt->deferred_count;
     out->max_release_depth = rt->max_depth;
 }

@@ -41,16 +41,47 @@ OM_INTERNAL void ob_mem_free(om_runtime *rt, void *p);
  * collection, as CPython does). */
 OM_INTERNAL void ob_freelists_clear(om_runtime *rt);
 
+/* The runtime of o: heap metadata of o's address -> hp_heap -> owner.  O(1),
+ * inline (om_runtime_of is the exported call, NULL-tolerant).  o must be a
+ * live object: anything else is one line and abort. */
+static inline om_runtime *ob_runtime_of(const om_object *o)
+{
+    hp_heap *h = hp_heap_of(o);
+    if (OM_UNLIKELY(!h))
+        om_fatal("object %p is not in any runtime's heap (type pointer %p)", (const void *)o,
+                 (const void *)o->ob_type);
+    return (om_runtime *)hp_heap_owner(h);
+}
+
 /* ---- object/table.c: a pointer hash table for side tables --------------------
  * Open addressing, keys are non-NULL pointers, each slot keeps its hash.
  * A zero-initialised ob_table is empty.  The caller picks the hash. */
 /* (ob_table and ob_table_slot are declared in object/runtime.h.) */
 /* true if the stored key matches what the caller looks for. */
 typedef bool (*ob_table_match)(const void *key, const void *probe);
+/* The first slot of hash's probe run (Fibonacci hashing: the multiply
+ * spreads any bits of the hash over the ones the mask keeps). */
+static inline size_t ob_table_home(const ob_table *t, uint64_t hash)
+{
+    return (size_t)((hash * 0x9e3779b97f4a7c15ull) >> 20) & t->mask;
+}
 /* The slot whose hash equals hash and whose key matches probe (match NULL:
- * key == probe), or NULL.  Valid until the next insert or delete. */
-OM_INTERNAL ob_table_slot *ob_table_find(const ob_table *t, uint64_t hash, ob_table_match match,
-                                         const void *probe);
+ * key == probe), or NULL.  Valid until the next insert or delete.  Inline,
+ * so that a caller's match function is inlined into the probe loop (the
+ * interning lookup is one per om_str_intern). */
+static inline ob_table_slot *ob_table_find(const ob_table *t, uint64_t hash, ob_table_match match,
+                                           const void *probe)
+{
+    if (!t->slots)
+        return NULL;
+    for (size_t i = ob_table_home(t, hash);; i = (i + 1) & t->mask) {
+        ob_table_slot *s = &t->slots[i];
+        if (!s->key)
+            return NULL;
+        if (s->hash == hash && (match ? match(s->key, probe) : s->key == probe))
+            return s;
+    }
+}
 /* Adds a key that is not in the table.  0, or -1 (out of memory, message set). */
 OM_INTERNAL int ob_table_insert(om_runtime *rt, ob_table *t, uint64_t hash, void *key, void *value);
 OM_INTERNAL void ob_table_delete(ob_table *t, ob_table_slot *s);

@@ -62,10 +62,10 @@ static inline om_object *ob_freelist_next(const om_object *o)
 }
 
 /* Gives the block of the dead object o (dealloc done) to its free list or
- * back to the heap. */
-static inline void ob_free_block(om_runtime *rt, om_object *o, const om_type *type)
+ * back to the heap.  flags: type->flags, read before the dealloc. */
+static inline void ob_free_block(om_runtime *rt, om_object *o, const om_type *type, uint32_t flags)
 {
-    if (OM_UNLIKELY(type->flags & OM_TYPE_FREELIST) && !rt->tearing_down) {
+    if (OM_UNLIKELY(flags & OM_TYPE_FREELIST) && !rt->tearing_down) {
         bool parked = ob_freelist_fixed(type)
                           ? ob_freelist_park(rt, o, ob_freelist_class(type->basicsize))
                           : ob_freelist_push(rt, o);
@@ -78,16 +78,6 @@ static inline void ob_free_block(om_runtime *rt, om_object *o, const om_type *ty
     o->ob_gc = OB_FREED_GC;
 #endif
     hp_heap_free(rt->heap, o);
-}
-
-/* The runtime of o: heap metadata of o's address -> hp_heap -> owner.  O(1). */
-static inline om_runtime *ob_runtime_of(const om_object *o)
-{
-    hp_heap *h = hp_heap_of(o);
-    if (OM_UNLIKELY(!h))
-        om_fatal("object %p is not in any runtime's heap (type pointer %p)", (const void *)o,
-                 (const void *)o->ob_type);
-    return (om_runtime *)hp_heap_owner(h);
 }
 
 #endif

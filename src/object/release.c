@@ -16,11 +16,14 @@
  *   destroy       the type's dealloc has dropped what o owned, and o's block
  *                 is back on a free list or in the heap.
  *
- * FAST PATH.  Most releases need none of the first three phases: one test
- * (release_is_plain: no finalizer, no weak references, no collector phase
- * bit, no tracer, not too deep) leads to destroy_plain, which reads the type
- * once and parks or frees the block inline; the rest go through
- * release_general, the phases in order.
+ * FAST PATH.  Most releases need none of the first three phases: one
+ * branch (release_is_plain: no finalizer, no weak references, no collector
+ * phase bit, no tracer, and not deeper than release_limit) leads to an
+ * inline destroy that reads the type once and parks or frees the block; the
+ * rest go through release_general, the phases in order.  release_limit is
+ * min(max_depth, OB_RELEASE_MAX_DEPTH): a release nested deeper than any
+ * before takes the general path, which records the new deepest nesting, so
+ * the statistic stays exact without a compare of its own on the fast path.
  *
  * DEEP CHAINS.  dealloc drops o's children, which may reach zero and release
  * their own children, and so on: a linked list of 10 million nodes would
@@ -45,7 +48,11 @@
  *
  * NUMBERS.  OB_RELEASE_MAX_DEPTH = 64: a release, a dealloc and a decref take
  * a few hundred bytes of stack, so 64 levels stay well under 64 KiB and keep
- * the deferral (two stores) rare for ordinary, shallow data.
+ * the deferral (two stores) rare for ordinary, shallow data.  A plain
+ * release costs 44 instructions of its own (callgrind, binary trees; 57
+ * before the speed pass of issue #3), beside 98 in the heap's inline paths:
+ * the runtime lookup (hp_heap_of, hp_heap_owner) and hp_heap_free, which
+ * looks o's slot up a second time.
  */
 #include "object/private.h"
 
@@ -108,13 +115,13 @@ static bool prepare(om_runtime *rt, om_object *o)
 static void destroy(om_runtime *rt, om_object *o)
 {
     const om_type *type = o->ob_type;
+    uint32_t flags = type->flags;
     if (type->dealloc)
         type->dealloc(o);
     rt->live_objects--;
-    rt->released++;
-    if (type->flags & OM_TYPE_GC)
+    if (flags & OM_TYPE_GC)
         rt->young_count -= rt->young_count > 0;
-    ob_free_block(rt, o, type);
+    ob_free_block(rt, o, type, flags);
 }
 
 static void drain(om_runtime *rt)
@@ -126,10 +133,22 @@ static void drain(om_runtime *rt)
     }
 }
 
+/* Records a new deepest nesting; releases up to min(max_depth,
+ * OB_RELEASE_MAX_DEPTH) deep may take the fast path. */
+static void deeper(om_runtime *rt, uint32_t depth)
+{
+    if (depth > rt->max_depth) {
+        rt->max_depth = depth;
+        rt->release_limit = depth < OB_RELEASE_MAX_DEPTH ? depth : OB_RELEASE_MAX_DEPTH;
+    }
+}
+
 /* The general path: a finalizer, weak references, a collector or tracer to
- * tell, or a chain deep enough to defer. */
+ * tell, a chain deep enough to defer, or a new deepest nesting. */
 static OM_NOINLINE void release_general(om_runtime *rt, om_object *o, uint32_t depth)
 {
+    rt->release_depth = depth;
+    deeper(rt, depth);
     if (prepare(rt, o)) {
         if (OM_LIKELY(depth <= OB_RELEASE_MAX_DEPTH)) {
             destroy(rt, o);
@@ -139,46 +158,50 @@ static OM_NOINLINE void release_general(om_runtime *rt, om_object *o, uint32_t d
             rt->deferred_count++;
         }
     }
+    if (depth == 1 && OM_UNLIKELY(rt->deferred != NULL))
+        drain(rt);
+    rt->release_depth = depth - 1;
 }
 
 /* True when releasing o is "dealloc, count, park or free": no finalizer, no
- * weak references, no collector phase, no tracer, no deferral.  The type and
- * object words are in cache already (the decref read them). */
-static inline bool release_is_plain(const om_runtime *rt, const om_object *o, uint32_t depth)
+ * weak references, no collector phase, no tracer, not deeper than the
+ * deepest nesting seen so far nor than OB_RELEASE_MAX_DEPTH (release_limit
+ * is the smaller of the two).  The type and object words are in cache
+ * already (the decref read them); the tests are folded with | into one
+ * branch. */
+static inline bool release_is_plain(const om_runtime *rt, const om_object *o, const om_type *type,
+                                    uint32_t depth)
 {
-    const om_type *type = o->ob_type;
     uintptr_t slow = (uintptr_t)type->finalize | (uintptr_t)rt->trace_on_free;
-    uint32_t bits =
-        (o->ob_gc & (OM_GC_WEAKREFS | OM_GC_PHASE_MASK)) | (depth > OB_RELEASE_MAX_DEPTH);
+    uint32_t bits = (o->ob_gc & (OM_GC_WEAKREFS | OM_GC_PHASE_MASK)) | (depth > rt->release_limit);
     return (slow | bits) == 0;
-}
-
-/* destroy for a plain release, with the type read once, before dealloc. */
-static inline void destroy_plain(om_runtime *rt, om_object *o, const om_type *type)
-{
-    uint32_t gc = type->flags & OM_TYPE_GC;
-    if (type->dealloc)
-        type->dealloc(o); /* may release children: read young_count after */
-    rt->live_objects--;
-    rt->released++;
-    rt->young_count -= gc && rt->young_count > 0;
-    ob_free_block(rt, o, type);
 }
 
 void om_object_release(om_object *o)
 {
     om_runtime *rt = ob_runtime_of(o);
     om_assert(o->ob_refcnt == 0);
-    uint32_t depth = ++rt->release_depth;
-    if (OM_UNLIKELY(depth > rt->max_depth))
-        rt->max_depth = depth;
-    if (OM_LIKELY(release_is_plain(rt, o, depth)))
-        destroy_plain(rt, o, o->ob_type);
-    else
+    const om_type *type = o->ob_type;
+    uint32_t depth = rt->release_depth + 1;
+    if (OM_UNLIKELY(!release_is_plain(rt, o, type, depth))) {
         release_general(rt, o, depth);
-    if (depth == 1 && OM_UNLIKELY(rt->deferred != NULL))
+        return;
+    }
+    /* destroy, with o's type read once, before dealloc.  Few values live
+     * across the dealloc call (o, rt, type), so the frame saves few
+     * registers: the depth is rt->release_depth again when dealloc returns
+     * (nested releases restore it), and the descriptor is constant. */
+    rt->release_depth = depth;
+    if (type->dealloc)
+        type->dealloc(o); /* may release children: read young_count after */
+    uint32_t flags = type->flags;
+    rt->live_objects--;
+    if (flags & OM_TYPE_GC)
+        rt->young_count -= rt->young_count > 0;
+    ob_free_block(rt, o, type, flags);
+    if (OM_UNLIKELY(rt->deferred != NULL) && rt->release_depth == 1)
         drain(rt);
-    rt->release_depth = depth - 1;
+    rt->release_depth--;
 }
 
 /* True if o looks freed: poisoned (debug builds), parked on a free list, or

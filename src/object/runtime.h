@@ -67,10 +67,10 @@ struct om_runtime {
     om_config config; /* a copy of what om_runtime_new was given */
 
     size_t live_objects; /* allocated and not yet freed (immortals included) */
-    uint64_t allocated;  /* objects ever created */
-    uint64_t released;   /* objects ever freed */
+    uint64_t allocated;  /* objects ever created; ever freed: allocated - live_objects */
     uint64_t deferred_count;
-    uint32_t max_depth;
+    uint32_t max_depth;     /* deepest nesting of releases seen */
+    uint32_t release_limit; /* min(max_depth, the deferral depth): see release.c */
 
     /* GC-type allocations minus GC-type deallocations since the gc layer last
      * reset it (CPython's generation-0 count).  om_new calls gc_on_alloc

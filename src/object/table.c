@@ -12,7 +12,8 @@
  *
  * NUMBERS: 24-byte slots; at most 2/3 full (a miss probes about 5 slots at
  * that load); starts at OB_TABLE_MIN_SLOTS and doubles.  Memory comes from
- * the runtime's buffer heap.
+ * the runtime's buffer heap.  Lookups (ob_table_find) are inline in
+ * object/object.h, so that a caller's match function is inlined too.
  */
 #include <errno.h>
 
@@ -23,21 +24,7 @@
 
 static size_t home_of(const ob_table *t, uint64_t hash)
 {
-    return (size_t)((hash * 0x9e3779b97f4a7c15ull) >> 20) & t->mask;
-}
-
-ob_table_slot *ob_table_find(const ob_table *t, uint64_t hash, ob_table_match match,
-                             const void *probe)
-{
-    if (!t->slots)
-        return NULL;
-    for (size_t i = home_of(t, hash);; i = (i + 1) & t->mask) {
-        ob_table_slot *s = &t->slots[i];
-        if (!s->key)
-            return NULL;
-        if (s->hash == hash && (match ? match(s->key, probe) : s->key == probe))
-            return s;
-    }
+    return ob_table_home(t, hash);
 }
 
 static void place(ob_table *t, uint64_t hash, void *key, void *value)

@@ -115,7 +115,7 @@ om_object *om_bytes_concat(om_object *a, om_object *b)
         om_incref(r);
         return r;
     }
-    ty_bytes *r = bytes_alloc(om_runtime_of(a), (size_t)(x->size + y->size));
+    ty_bytes *r = bytes_alloc(ob_runtime_of(a), (size_t)(x->size + y->size));
     if (!r)
         return NULL;
     memcpy(r->data, x->data, (size_t)x->size);

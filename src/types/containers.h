@@ -91,8 +91,21 @@ OM_INTERNAL int64_t ty_index(int64_t i, size_t len, const char *what);
 OM_INTERNAL size_t ty_slice_bound(int64_t i, size_t len);
 /* A tuple of n items without the empty-tuple shortcut's checks; internal. */
 OM_INTERNAL om_object *ty_tuple_pair(om_runtime *rt, om_object *a, om_object *b);
-/* The hash of o, or -1 with "unhashable type: 'list'" already set. */
-OM_INTERNAL int ty_hash(om_object *o, om_hash_t *out);
+/* The hash of o, or -1 with "unhashable type: 'list'" already set: 0 and
+ * *out.  Inline for the commonest key, a str whose hash is cached; the rest
+ * goes through om_hash (ty_hash_any). */
+OM_INTERNAL int ty_hash_any(om_object *o, om_hash_t *out);
+static inline int ty_hash(om_object *o, om_hash_t *out)
+{
+    if (OM_LIKELY(o && o->ob_type == &om_str_type)) {
+        om_hash_t h = ((const ty_str *)o)->hash;
+        if (OM_LIKELY(h != (om_hash_t)-1)) {
+            *out = h;
+            return 0;
+        }
+    }
+    return ty_hash_any(o, out);
+}
 /* Adds every item of iterable to the list / set. */
 OM_INTERNAL int ty_set_update(om_object *s, om_object *iterable);
 /* Calls visit on each non-NULL item of an array (the traverse of tuple,

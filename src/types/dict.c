@@ -47,7 +47,7 @@ bool om_dict_check(const om_object *o)
     return ty_is(o, &ty_dict_type);
 }
 
-int ty_hash(om_object *o, om_hash_t *out)
+int ty_hash_any(om_object *o, om_hash_t *out)
 {
     om_hash_t h = om_hash(o);
     if (h == (om_hash_t)-1)
@@ -98,10 +98,12 @@ int om_dict_setitem(om_object *d, om_object *key, om_object *value)
         return -1;
     ty_same_runtime(d, key);
     ty_same_runtime(d, value);
-    return ty_table_insert(om_runtime_of(d), &dict->t, key, h, value) < 0 ? -1 : 0;
+    return ty_table_insert(d, &dict->t, key, h, value) < 0 ? -1 : 0;
 }
 
-int om_dict_lookup(om_object *d, om_object *key, om_object **value)
+/* om_dict_lookup, inline in the functions of this file (an exported
+ * function is not inlined into its callers, which may be interposed). */
+static inline int dict_lookup(om_object *d, om_object *key, om_object **value)
 {
     ty_dict *dict = as_dict(d);
     om_hash_t h;
@@ -118,11 +120,16 @@ int om_dict_lookup(om_object *d, om_object *key, om_object **value)
     return 1;
 }
 
+int om_dict_lookup(om_object *d, om_object *key, om_object **value)
+{
+    return dict_lookup(d, key, value);
+}
+
 om_object *om_dict_getitem(om_object *d, om_object *key)
 {
     om_object *v;
-    int r = om_dict_lookup(d, key, &v);
-    if (r == 0)
+    int r = dict_lookup(d, key, &v);
+    if (OM_UNLIKELY(r == 0))
         ty_key_error(key);
     return v;
 }
@@ -130,7 +137,7 @@ om_object *om_dict_getitem(om_object *d, om_object *key)
 int om_dict_contains(om_object *d, om_object *key)
 {
     om_object *v;
-    int r = om_dict_lookup(d, key, &v);
+    int r = dict_lookup(d, key, &v);
     om_xdecref(v);
     return r;
 }
@@ -174,7 +181,7 @@ static om_object *dict_list(om_object *d, enum dict_part part)
     ty_dict *dict = as_dict(d);
     if (!dict)
         return NULL;
-    om_runtime *rt = om_runtime_of(d);
+    om_runtime *rt = ob_runtime_of(d);
     om_object *list = om_list_new(rt);
     if (!list)
         return NULL;
@@ -214,7 +221,7 @@ int om_dict_update(om_object *d, om_object *other)
     ty_dict *dict = as_dict(d), *src = dict ? as_dict(other) : NULL;
     if (!src)
         return -1;
-    om_runtime *rt = om_runtime_of(d);
+    om_runtime *rt = ob_runtime_of(d);
     if (!dict->t.used && ty_table_reserve(rt, &dict->t, src->t.used) < 0)
         return -1;
     for (int64_t ix = ty_table_next(&src->t, 0); ix >= 0;
@@ -222,7 +229,7 @@ int om_dict_update(om_object *d, om_object *other)
         ty_entry e = ty_table_entries(&src->t)[ix];
         om_incref(e.key);
         om_incref(e.value);
-        int r = ty_table_insert(rt, &dict->t, e.key, e.hash, e.value);
+        int r = ty_table_insert(d, &dict->t, e.key, e.hash, e.value);
         om_decref(e.key);
         om_decref(e.value);
         if (r < 0)
@@ -235,7 +242,7 @@ om_object *om_dict_copy(om_object *d)
 {
     if (!as_dict(d))
         return NULL;
-    om_object *copy = om_dict_new(om_runtime_of(d));
+    om_object *copy = om_dict_new(ob_runtime_of(d));
     if (copy && om_dict_update(copy, d) < 0) {
         om_decref(copy);
         return NULL;
@@ -254,7 +261,7 @@ int om_dict_setitem_str(om_object *d, const char *key, om_object *value)
 {
     if (!as_dict(d))
         return -1;
-    om_object *k = om_str_intern_cstr(om_runtime_of(d), key);
+    om_object *k = om_str_intern_cstr(ob_runtime_of(d), key);
     if (!k)
         return -1;
     int r = om_dict_setitem(d, k, value);
@@ -266,7 +273,7 @@ om_object *om_dict_getitem_str(om_object *d, const char *key)
 {
     if (!as_dict(d))
         return NULL;
-    om_object *k = om_str_intern_cstr(om_runtime_of(d), key);
+    om_object *k = om_str_intern_cstr(ob_runtime_of(d), key);
     if (!k)
         return NULL;
     om_object *v = om_dict_getitem(d, k);

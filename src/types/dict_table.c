@@ -18,39 +18,39 @@
  * Comparison may run user code (a type's `equal` hook) that changes the
  * table; a lookup holds a reference to the key it compares with and starts
  * again when the table moved under it.
+ *
+ * Two loops.  Most lookups find the very key object they were given (str
+ * keys of a program, interned names, small ints), so the first loop
+ * (ty_find_same, inline in dict_table.h) compares by identity only, reads
+ * the index at a width fixed at compile time (one copy per width) and
+ * calls nothing, so it needs no frame; at the first entry of equal hash
+ * holding another object it hands over to the full loop
+ * (ty_table_find_equal), which calls om_equal.  Rebuilds re-index with one
+ * copy of their loop per width too.  An insert places its entry in the
+ * EMPTY slot that ended its lookup's miss: the slot a fresh probe for an
+ * empty slot would find, since both stop at the first EMPTY slot of the
+ * same sequence (unless the table grew in between).
+ *
+ * NUMBERS (callgrind, bench_objops_om dict: 1024 str keys set then read,
+ * per operation with the benchmark's loop): 228 instructions before the
+ * speed pass of issue #3, 154 after.
  */
 #include <string.h>
 
 #include "types/dict_table.h"
 
-#define IX_EMPTY      (-1)
+#define IX_EMPTY      TY_IX_EMPTY
 #define IX_DUMMY      (-2)
-#define PERTURB_SHIFT 5
-
-static size_t index_width(size_t nslots)
-{
-    if (nslots <= 128)
-        return 1;
-    if (nslots <= 0x8000)
-        return 2;
-    if (nslots <= 0x80000000ull)
-        return 4;
-    return 8;
-}
+#define PERTURB_SHIFT TY_PERTURB_SHIFT
 
 static size_t usable_of(size_t nslots)
 {
     return nslots * 2 / 3;
 }
 
-ty_entry *ty_table_entries(const ty_table *t)
-{
-    return (ty_entry *)((char *)t->mem + t->nslots * index_width(t->nslots));
-}
-
 static int64_t index_get(const ty_table *t, size_t i)
 {
-    switch (index_width(t->nslots)) {
+    switch (ty_index_width(t->nslots)) {
     case 1:
         return ((const int8_t *)t->mem)[i];
     case 2:
@@ -64,7 +64,7 @@ static int64_t index_get(const ty_table *t, size_t i)
 
 static void index_set(ty_table *t, size_t i, int64_t ix)
 {
-    switch (index_width(t->nslots)) {
+    switch (ty_index_width(t->nslots)) {
     case 1:
         ((int8_t *)t->mem)[i] = (int8_t)ix;
         break;
@@ -126,7 +126,9 @@ static int compare_entry(ty_table *t, int64_t ix, om_object *key)
     return moved ? 2 : eq;
 }
 
-int64_t ty_table_find(ty_table *t, om_object *key, om_hash_t hash)
+/* The whole lookup, comparisons included: after the identity loop
+ * (ty_table_find_slot, dict_table.h) said TY_COMPARE. */
+int64_t ty_table_find_equal(ty_table *t, om_object *key, om_hash_t hash, size_t *empty)
 {
 again:
     if (!t->mem)
@@ -136,8 +138,10 @@ again:
     size_t i = (size_t)hash & mask;
     for (;;) {
         int64_t ix = index_get(t, i);
-        if (ix == IX_EMPTY)
+        if (ix == IX_EMPTY) {
+            *empty = i;
             return TY_MISSING;
+        }
         if (ix >= 0) {
             ty_entry *e = &ty_table_entries(t)[ix];
             if (e->key == key)
@@ -157,25 +161,77 @@ again:
     }
 }
 
+/* Slot i of an index of width bytes a slot gets ix (width a constant where
+ * this is inlined, as for index_at). */
+static inline __attribute__((always_inline)) void index_put(void *index, size_t i, int64_t ix,
+                                                            size_t width)
+{
+    switch (width) {
+    case 1:
+        ((int8_t *)index)[i] = (int8_t)ix;
+        break;
+    case 2:
+        ((int16_t *)index)[i] = (int16_t)ix;
+        break;
+    case 4:
+        ((int32_t *)index)[i] = (int32_t)ix;
+        break;
+    default:
+        ((int64_t *)index)[i] = ix;
+        break;
+    }
+}
+
+/* Copies the live entries of t, in order, into the empty table fresh and
+ * indexes each at the first EMPTY slot of its probe sequence; width is
+ * fresh's index width, one copy of the loop per width. */
+static inline __attribute__((always_inline)) void refill(ty_table *fresh, const ty_table *t,
+                                                         size_t width)
+{
+    void *index = fresh->mem;
+    ty_entry *dst = (ty_entry *)((char *)index + fresh->nslots * width);
+    const ty_entry *src = ty_table_entries(t);
+    size_t mask = fresh->nslots - 1, n = 0;
+    for (size_t k = t->first; k < t->nentries; k++) {
+        if (!src[k].key)
+            continue;
+        dst[n] = src[k];
+        size_t perturb = (size_t)src[k].hash;
+        size_t i = perturb & mask;
+        while (ty_index_at(index, i, width) != IX_EMPTY) {
+            perturb >>= PERTURB_SHIFT;
+            i = (i * 5 + perturb + 1) & mask;
+        }
+        index_put(index, i, (int64_t)n, width);
+        n++;
+    }
+    fresh->nentries = n;
+}
+
 /* Rebuilds into a table of nslots slots from the live entries, in order. */
 static int rebuild(om_runtime *rt, ty_table *t, size_t nslots)
 {
-    size_t width = index_width(nslots);
+    size_t width = ty_index_width(nslots);
     size_t usable = usable_of(nslots);
     void *mem = ob_mem_alloc(rt, nslots * width + usable * sizeof(ty_entry));
     if (!mem)
         return -1;
     ty_table fresh = {.nslots = nslots, .usable = usable, .mem = mem};
     memset(mem, 0xff, nslots * width); /* every slot IX_EMPTY (-1) */
-    ty_entry *dst = ty_table_entries(&fresh);
     if (t->mem) {
-        ty_entry *src = ty_table_entries(t);
-        for (size_t k = t->first; k < t->nentries; k++) {
-            if (!src[k].key)
-                continue;
-            dst[fresh.nentries] = src[k];
-            index_set(&fresh, find_empty_slot(&fresh, src[k].hash), (int64_t)fresh.nentries);
-            fresh.nentries++;
+        switch (width) {
+        case 1:
+            refill(&fresh, t, 1);
+            break;
+        case 2:
+            refill(&fresh, t, 2);
+            break;
+        case 4:
+            refill(&fresh, t, 4);
+            break;
+        default:
+            refill(&fresh, t, 8);
+            break;
         }
     }
     fresh.used = fresh.nentries;
@@ -211,9 +267,11 @@ static int make_room(om_runtime *rt, ty_table *t)
     return rebuild(rt, t, nslots);
 }
 
-int ty_table_insert(om_runtime *rt, ty_table *t, om_object *key, om_hash_t hash, om_object *value)
+int ty_table_insert(const om_object *owner, ty_table *t, om_object *key, om_hash_t hash,
+                    om_object *value)
 {
-    int64_t ix = ty_table_find(t, key, hash);
+    size_t slot = 0;
+    int64_t ix = ty_table_find_slot(t, key, hash, &slot);
     if (ix == TY_ERROR)
         return -1;
     if (ix >= 0) {
@@ -224,15 +282,18 @@ int ty_table_insert(om_runtime *rt, ty_table *t, om_object *key, om_hash_t hash,
         om_xdecref(old); /* last: it may run user code */
         return 0;
     }
-    if (make_room(rt, t) < 0)
-        return -1;
+    if (!t->mem || t->nentries >= t->usable) { /* the miss's slot is gone with the index */
+        if (make_room(ob_runtime_of(owner), t) < 0)
+            return -1;
+        slot = find_empty_slot(t, hash);
+    }
     ty_entry *e = &ty_table_entries(t)[t->nentries];
     om_incref(key);
     om_xincref(value);
     e->hash = hash;
     e->key = key;
     e->value = value;
-    index_set(t, find_empty_slot(t, hash), (int64_t)t->nentries);
+    index_set(t, slot, (int64_t)t->nentries);
     t->nentries++;
     t->used++;
     return 1;
@@ -347,7 +408,7 @@ void ty_table_check(const ty_table *t, const char *what)
 
 void ty_table_object_dealloc(om_object *self)
 {
-    ty_table_clear(om_runtime_of(self), &((ty_table_object *)self)->t);
+    ty_table_clear(ob_runtime_of(self), &((ty_table_object *)self)->t);
 }
 
 int ty_table_object_traverse(om_object *self, om_visitproc visit, void *arg)

@@ -61,12 +61,109 @@ typedef struct ty_table {
 #define TY_MISSING (-1)
 #define TY_ERROR   (-2)
 
-OM_INTERNAL ty_entry *ty_table_entries(const ty_table *t);
-/* Finds key (hash precomputed by om_hash).  May call om_equal. */
-OM_INTERNAL int64_t ty_table_find(ty_table *t, om_object *key, om_hash_t hash);
+/* Bytes per index slot for a table of nslots slots: 1, 2, 4 or 8. */
+static inline size_t ty_index_width(size_t nslots)
+{
+    return nslots <= 128 ? 1 : nslots <= 0x8000 ? 2 : nslots <= 0x80000000ull ? 4 : 8;
+}
+/* The entry array, after the index (t->mem must not be NULL). */
+static inline ty_entry *ty_table_entries(const ty_table *t)
+{
+    return (ty_entry *)((char *)t->mem + t->nslots * ty_index_width(t->nslots));
+}
+#define TY_IX_EMPTY      (-1) /* an index slot that was never used */
+#define TY_PERTURB_SHIFT 5
+#define TY_COMPARE       (-4) /* an entry of equal hash, another key: compare */
+
+/* Index slot i of an index of width bytes a slot; width is a constant where
+ * this is inlined, so each probe loop reads one width without a switch. */
+static inline __attribute__((always_inline)) int64_t ty_index_at(const void *index, size_t i,
+                                                                 size_t width)
+{
+    switch (width) {
+    case 1:
+        return ((const int8_t *)index)[i];
+    case 2:
+        return ((const int16_t *)index)[i];
+    case 4:
+        return ((const int32_t *)index)[i];
+    default:
+        return ((const int64_t *)index)[i];
+    }
+}
+
+/* The probe loop for one index width, by identity only, so that it calls
+ * nothing (no frame, no saved registers): it returns the entry that holds
+ * key itself, or TY_MISSING with *empty the EMPTY slot that ended the
+ * sequence (where a probe for an empty slot would stop too), or TY_COMPARE
+ * at the first entry of equal hash whose key is another object, which only
+ * om_equal can judge.  The sequence is described in dict_table.c. */
+static inline __attribute__((always_inline)) int64_t
+ty_find_same(const ty_table *t, const om_object *key, om_hash_t hash, size_t width, size_t *empty)
+{
+    const void *index = t->mem;
+    const ty_entry *entries = (const ty_entry *)((const char *)index + t->nslots * width);
+    size_t mask = t->nslots - 1;
+    size_t perturb = (size_t)hash;
+    size_t i = (size_t)hash & mask;
+    for (;;) {
+        int64_t ix = ty_index_at(index, i, width);
+        if (ix == TY_IX_EMPTY) {
+            *empty = i;
+            return TY_MISSING;
+        }
+        if (ix >= 0) {
+            const ty_entry *e = &entries[ix];
+            if (e->key == key)
+                return ix;
+            if (e->hash == hash)
+                return TY_COMPARE;
+        }
+        perturb >>= TY_PERTURB_SHIFT;
+        i = (i * 5 + perturb + 1) & mask;
+    }
+}
+
+/* The lookup with comparisons (om_equal, which may run user code), for
+ * when the identity loop returned TY_COMPARE. */
+OM_INTERNAL int64_t ty_table_find_equal(ty_table *t, om_object *key, om_hash_t hash, size_t *empty);
+
+/* Finds key (hash precomputed by om_hash): its entry index, TY_MISSING
+ * with *empty the EMPTY slot that ended the search, or TY_ERROR.  May call
+ * om_equal.  Inline: the common lookup, by identity, costs no call. */
+static inline int64_t ty_table_find_slot(ty_table *t, om_object *key, om_hash_t hash, size_t *empty)
+{
+    if (!t->mem)
+        return TY_MISSING;
+    int64_t ix;
+    switch (ty_index_width(t->nslots)) {
+    case 1:
+        ix = ty_find_same(t, key, hash, 1, empty);
+        break;
+    case 2:
+        ix = ty_find_same(t, key, hash, 2, empty);
+        break;
+    case 4:
+        ix = ty_find_same(t, key, hash, 4, empty);
+        break;
+    default:
+        ix = ty_find_same(t, key, hash, 8, empty);
+        break;
+    }
+    return OM_LIKELY(ix != TY_COMPARE) ? ix : ty_table_find_equal(t, key, hash, empty);
+}
+
+/* Finds key: its entry index, TY_MISSING or TY_ERROR (see above). */
+static inline int64_t ty_table_find(ty_table *t, om_object *key, om_hash_t hash)
+{
+    size_t empty;
+    return ty_table_find_slot(t, key, hash, &empty);
+}
 /* Inserts or replaces key -> value (value may be NULL for sets); takes its
- * own references.  Returns 1 if added, 0 if replaced, -1 on failure. */
-OM_INTERNAL int ty_table_insert(om_runtime *rt, ty_table *t, om_object *key, om_hash_t hash,
+ * own references.  owner is the container (its runtime's buffer heap holds
+ * the table, looked up only when the table grows).  Returns 1 if added, 0
+ * if replaced, -1 on failure. */
+OM_INTERNAL int ty_table_insert(const om_object *owner, ty_table *t, om_object *key, om_hash_t hash,
                                 om_object *value);
 /* Removes the entry found at index ix; hands its references to the caller
  * through *key and *value (either may be NULL to drop them). */

@@ -82,7 +82,7 @@ om_object *om_instance_dict(om_object *o)
     if (!om_instance_check(o))
         return ty_type_error("instance", o);
     ty_instance *in = TY_INSTANCE(o);
-    if (!in->dict && !(in->dict = om_dict_new(om_runtime_of(o))))
+    if (!in->dict && !(in->dict = om_dict_new(ob_runtime_of(o))))
         return NULL;
     om_incref(in->dict);
     return in->dict;
@@ -108,7 +108,7 @@ static om_object *attribute_key(om_object *o, const char *name, om_object **key)
         no_attribute(name);
         return NULL;
     }
-    *key = om_str_intern_cstr(om_runtime_of(o), name);
+    *key = om_str_intern_cstr(ob_runtime_of(o), name);
     return *key ? TY_INSTANCE(o)->dict : NULL;
 }
 

@@ -163,7 +163,7 @@ static om_object *binary(om_object *a, om_object *b, int_op op)
     int64_t v;
     if (op(ty_int_value(a), ty_int_value(b), &v) != 0)
         return NULL;
-    return om_int_from_int64(om_runtime_of(a), v);
+    return om_int_from_int64(ob_runtime_of(a), v);
 }
 
 om_object *om_int_add(om_object *a, om_object *b)
@@ -199,5 +199,5 @@ om_object *om_int_neg(om_object *a)
         om_set_error("integer overflow in neg");
         return NULL;
     }
-    return om_int_from_int64(om_runtime_of(a), -ty_int_value(a));
+    return om_int_from_int64(ob_runtime_of(a), -ty_int_value(a));
 }

@@ -9,7 +9,8 @@
  * empty when the last interned str is gone.
  *
  * A lookup by C text allocates nothing: it hashes the bytes and compares
- * them with each candidate of equal hash.
+ * them with each candidate of equal hash (inline for texts up to 16 bytes;
+ * the probe loop of ob_table_find is inline too).
  */
 #include <string.h>
 
@@ -24,10 +25,34 @@ typedef struct probe {
     size_t n;
 } probe;
 
+/* memcmp(a, b, n) == 0 without a call for the short texts that names and
+ * keys mostly are: 4 to 16 bytes by two overlapping words of 4 or 8 bytes
+ * (never reading outside either text). */
+static inline bool same_bytes(const char *a, const char *b, size_t n)
+{
+    if (n - 8 <= 8) { /* 8..16 */
+        uint64_t a0, a1, b0, b1;
+        memcpy(&a0, a, 8);
+        memcpy(&b0, b, 8);
+        memcpy(&a1, a + n - 8, 8);
+        memcpy(&b1, b + n - 8, 8);
+        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    }
+    if (n - 4 <= 3) { /* 4..7 */
+        uint32_t a0, a1, b0, b1;
+        memcpy(&a0, a, 4);
+        memcpy(&b0, b, 4);
+        memcpy(&a1, a + n - 4, 4);
+        memcpy(&b1, b + n - 4, 4);
+        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    }
+    return memcmp(a, b, n) == 0;
+}
+
 static bool same_text(const void *key, const void *arg)
 {
     const probe *q = arg;
-    return ty_str_nbytes(key) == q->n && memcmp(ty_str_data(key), q->p, q->n) == 0;
+    return ty_str_nbytes(key) == q->n && same_bytes(ty_str_data(key), q->p, q->n);
 }
 
 int ty_intern_init(om_runtime *rt)

@@ -88,7 +88,7 @@ bool om_iter_check(const om_object *o)
 
 static om_object *iter_new(om_object *seq, const om_type *type)
 {
-    om_object *o = om_new(om_runtime_of(seq), type);
+    om_object *o = om_new(ob_runtime_of(seq), type);
     if (!o)
         return NULL;
     ty_iter *it = (ty_iter *)o;
@@ -176,7 +176,7 @@ static int table_next(ty_iter *it, om_object **item)
     ty_entry *e = &ty_table_entries(t)[ix];
     const om_type *type = it->ob.ob_type;
     if (type == &dict_items_iter_type) {
-        *item = ty_tuple_pair(om_runtime_of(&it->ob), e->key, e->value);
+        *item = ty_tuple_pair(ob_runtime_of(&it->ob), e->key, e->value);
         return *item ? 1 : -1;
     }
     *item = type == &dict_values_iter_type ? e->value : e->key;

@@ -28,7 +28,7 @@ static void list_dealloc(om_object *self)
     ty_list *l = TY_LIST(self);
     for (size_t i = 0; i < l->size; i++)
         om_decref(l->items[i]);
-    ob_mem_free(om_runtime_of(self), l->items);
+    ob_mem_free(ob_runtime_of(self), l->items);
 }
 
 static int list_traverse(om_object *self, om_visitproc visit, void *arg)
@@ -46,7 +46,7 @@ static int list_clear_hook(om_object *self)
     l->size = l->allocated = 0;
     for (size_t i = 0; i < n; i++)
         om_decref(items[i]);
-    ob_mem_free(om_runtime_of(self), items);
+    ob_mem_free(ob_runtime_of(self), items);
     return 0;
 }
 
@@ -112,10 +112,10 @@ static int list_resize(ty_list *l, size_t newsize)
         cap = 0;
     om_object **items;
     if (cap == 0) {
-        ob_mem_free(om_runtime_of(&l->ob), l->items);
+        ob_mem_free(ob_runtime_of(&l->ob), l->items);
         items = NULL;
     } else if (!(items =
-                     ob_mem_realloc(om_runtime_of(&l->ob), l->items, cap * sizeof(om_object *))))
+                     ob_mem_realloc(ob_runtime_of(&l->ob), l->items, cap * sizeof(om_object *))))
         return -1;
     l->items = items;
     l->allocated = cap;
@@ -166,14 +166,26 @@ int64_t om_list_len(const om_object *l)
     return (int64_t)TY_LIST(l)->size;
 }
 
+/* om_list_append when the items are full: grow, then append. */
+static OM_NOINLINE int append_grow(ty_list *l, om_object *x)
+{
+    if (list_resize(l, l->size + 1) < 0)
+        return -1;
+    om_incref(x);
+    l->items[l->size++] = x;
+    return 0;
+}
+
+/* The fast path calls nothing (the two rare cases leave by tail calls), so
+ * it needs no frame. */
 int om_list_append(om_object *lo, om_object *x)
 {
-    ty_list *l = as_list(lo);
-    if (!l)
-        return -1;
+    if (OM_UNLIKELY(!ty_is(lo, &ty_list_type)))
+        return ty_type_error_int("list", lo);
+    ty_list *l = TY_LIST(lo);
     ty_same_runtime(lo, x);
-    if (l->size == l->allocated && list_resize(l, l->size + 1) < 0)
-        return -1;
+    if (OM_UNLIKELY(l->size == l->allocated))
+        return append_grow(l, x);
     om_incref(x);
     l->items[l->size++] = x;
     return 0;
@@ -270,7 +282,7 @@ om_object *om_list_getslice(om_object *lo, int64_t lo_i, int64_t hi_i)
     if (!l)
         return NULL;
     size_t a = ty_slice_bound(lo_i, l->size), b = ty_slice_bound(hi_i, l->size);
-    return om_list_from_array(om_runtime_of(lo), l->items + a, b > a ? b - a : 0);
+    return om_list_from_array(ob_runtime_of(lo), l->items + a, b > a ? b - a : 0);
 }
 
 int om_list_extend(om_object *lo, om_object *iterable)

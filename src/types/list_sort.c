@@ -91,7 +91,7 @@ int om_list_sort(om_object *lo, om_compare_fn cmp, void *arg)
     if (!ty_is(lo, &ty_list_type))
         return ty_type_error_int("list", lo);
     ty_list *l = TY_LIST(lo);
-    om_runtime *rt = om_runtime_of(lo);
+    om_runtime *rt = ob_runtime_of(lo);
     ty_list saved = *l;
     if (saved.size < 2)
         return 0;

@@ -90,7 +90,7 @@ static void touch(ty_lru *c, int64_t ix)
     om_hash_t hash = ty_table_entries(t)[ix].hash;
     om_object *key, *value;
     ty_table_remove_at(t, ix, &key, &value);
-    if (ty_table_insert(om_runtime_of(&c->ob), t, key, hash, value) < 0)
+    if (ty_table_insert(&c->ob, t, key, hash, value) < 0)
         om_error_clear();
     om_decref(key);
     om_decref(value);
@@ -140,7 +140,7 @@ int om_lru_put(om_object *cache, om_object *key, om_object *value)
     if (ix >= 0) {
         ty_table_remove_at(&c->t, ix, NULL, NULL);
     }
-    if (ty_table_insert(om_runtime_of(cache), &c->t, key, h, value) < 0)
+    if (ty_table_insert(cache, &c->t, key, h, value) < 0)
         return -1;
     evict(c);
     return 0;
@@ -181,7 +181,7 @@ om_object *om_lru_callv(om_object *cache, size_t n, ...)
     for (size_t i = 0; i < n; i++)
         items[i] = va_arg(ap, om_object *);
     va_end(ap);
-    om_object *args = om_tuple_from_array(om_runtime_of(cache), items, n);
+    om_object *args = om_tuple_from_array(ob_runtime_of(cache), items, n);
     if (!args)
         return NULL;
     om_object *value = om_lru_call(cache, args);

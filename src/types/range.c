@@ -160,7 +160,7 @@ int om_range_contains(const om_object *o, int64_t v)
 om_object *ty_range_iter(om_object *range)
 {
     const ty_range *r = (const ty_range *)range;
-    om_object *o = om_new(om_runtime_of(range), &ty_range_iter_type);
+    om_object *o = om_new(ob_runtime_of(range), &ty_range_iter_type);
     if (!o)
         return NULL;
     range_iter *it = (range_iter *)o;
@@ -175,7 +175,7 @@ int ty_range_iter_next(om_object *o, om_object **item)
     range_iter *it = (range_iter *)o;
     if (!it->left)
         return 0;
-    om_object *x = om_int_from_int64(om_runtime_of(o), it->next);
+    om_object *x = om_int_from_int64(ob_runtime_of(o), it->next);
     if (!x)
         return -1;
     it->left--;

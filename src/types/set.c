@@ -76,7 +76,7 @@ int om_set_add(om_object *s, om_object *key)
     if (!set || ty_hash(key, &h) < 0)
         return -1;
     ty_same_runtime(s, key);
-    return ty_table_insert(om_runtime_of(s), &set->t, key, h, NULL) < 0 ? -1 : 0;
+    return ty_table_insert(s, &set->t, key, h, NULL) < 0 ? -1 : 0;
 }
 
 /* The entry index of key, TY_MISSING or TY_ERROR. */
@@ -160,7 +160,7 @@ static om_object *set_filter(om_object *a, om_object *b, int want)
 {
     if (!as_set(a) || !as_set(b))
         return NULL;
-    om_object *out = om_set_new(om_runtime_of(a));
+    om_object *out = om_set_new(ob_runtime_of(a));
     if (!out)
         return NULL;
     ty_table *t = &TY_DICT(a)->t;
@@ -192,7 +192,7 @@ om_object *om_set_union(om_object *a, om_object *b)
 {
     if (!as_set(a) || !as_set(b))
         return NULL;
-    om_object *out = om_set_from_iterable(om_runtime_of(a), a);
+    om_object *out = om_set_from_iterable(ob_runtime_of(a), a);
     if (out && ty_set_update(out, b) < 0) {
         om_decref(out);
         return NULL;

@@ -21,7 +21,7 @@
 static void str_dealloc(om_object *o)
 {
     if (((ty_str *)o)->interned)
-        ty_intern_remove(om_runtime_of(o), o);
+        ty_intern_remove(ob_runtime_of(o), o);
 }
 
 om_hash_t ty_str_hash(om_object *o)
@@ -161,7 +161,7 @@ om_object *om_str_concat(om_object *a, om_object *b)
         om_incref(r); /* immutable: the operand itself is the result */
         return r;
     }
-    ty_str *s = str_alloc(om_runtime_of(a), n, (size_t)(x->nchars + y->nchars));
+    ty_str *s = str_alloc(ob_runtime_of(a), n, (size_t)(x->nchars + y->nchars));
     if (!s)
         return NULL;
     memcpy(s->data, x->data, (size_t)x->nbytes);
@@ -178,10 +178,10 @@ bool om_str_is_interned(const om_object *o)
 
 om_object *om_str_intern(om_object *o)
 {
-    if (!om_str_check(o))
+    if (OM_UNLIKELY(!o || o->ob_type != &om_str_type)) /* om_str_check, inline */
         return ty_type_error("str", o);
     ty_str *s = (ty_str *)o;
-    om_runtime *rt = om_runtime_of(o);
+    om_runtime *rt = ob_runtime_of(o);
     if (!s->interned) {
         om_object *found = ty_intern_lookup(rt, s->data, (size_t)s->nbytes, ty_str_hash(o));
         if (found) {

@@ -233,7 +233,7 @@ om_object *om_tuple_getslice(om_object *t, int64_t lo, int64_t hi)
         om_incref(t);
         return t;
     }
-    om_object *o = tuple_alloc(om_runtime_of(t), b > a ? b - a : 0);
+    om_object *o = tuple_alloc(ob_runtime_of(t), b > a ? b - a : 0);
     if (!o)
         return NULL;
     for (size_t i = a; i < b; i++) {

@@ -38,7 +38,7 @@ static void weakref_dealloc(om_object *self)
 {
     ty_weakref *w = TY_WEAKREF(self);
     if (w->rec.target)
-        ob_weakref_unregister(om_runtime_of(self), &w->rec);
+        ob_weakref_unregister(ob_runtime_of(self), &w->rec);
 }
 
 static size_t weakref_repr(om_object *self, char *buf, size_t size)

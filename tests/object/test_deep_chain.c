@@ -228,6 +228,32 @@ static void test_wide_tree(void **state)
     assert_int_equal(double_frees, 0);
 }
 
+/* max_release_depth is exact, although releases no deeper than the
+ * deepest seen so far take the fast path (release_limit): a chain of k
+ * nodes nests k releases, a shorter one leaves the figure alone, and past
+ * the deferral depth it stops at 65 (64 nested plus the deferred one). */
+static void test_max_depth_is_exact(void **state)
+{
+    (void)state;
+    static const size_t lengths[] = {1, 10, 3, 11, 64, 65, 1000, 5};
+    static const uint32_t expect[] = {1, 10, 10, 11, 64, 65, 65, 65};
+    uint64_t deferred = 0;
+    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+        freed_count = 0;
+        memset(freed, 0, lengths[i]);
+        om_decref(build_chain(lengths[i]));
+        assert_int_equal(freed_count, lengths[i]);
+        om_runtime_stats st;
+        om_runtime_get_stats(rt, &st);
+        assert_int_equal(st.max_release_depth, expect[i]);
+        if (lengths[i] > 64) /* one deferral per 64 nodes past the first 64 */
+            assert_int_equal(st.deferred - deferred, (lengths[i] - 64 + 63) / 64);
+        else
+            assert_int_equal(st.deferred, deferred);
+        deferred = st.deferred;
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +261,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nested_boxes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nested_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wide_tree, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_max_depth_is_exact, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

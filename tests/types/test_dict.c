@@ -1,6 +1,8 @@
 /* test_dict.c: dicts: the mapping operations, insertion order, missing and
  * unhashable keys, and a long random run against a simple model with the
  * table's invariants checked along the way. */
+#include <stdlib.h>
+
 #include "containers_check.h"
 
 static void test_set_get_del(void **state)
@@ -23,6 +25,45 @@ static void test_set_get_del(void **state)
     assert_int_equal(om_dict_delitem(d, k), 0);
     assert_int_equal(om_dict_len(d), 0);
     assert_int_equal(om_dict_contains(d, k), 0);
+    ty_dict_check(d);
+}
+
+/* Every index width (1, 2 and 4-byte slots: up to 128, 32768 and more
+ * slots), keys found by identity (the probe loop that calls nothing) and
+ * by an equal copy (the loop that compares), inserts placed in the slot
+ * where the miss ended, and a str key whose hash was never computed. */
+static void test_widths_identity_and_copies(void **state)
+{
+    (void)state;
+    enum { N = 25000 }; /* 25000 / (2/3) > 32768 slots: 4-byte index */
+    OM_AUTO om_object *d = om_dict_new(rt);
+    om_object **keys = malloc(N * sizeof *keys);
+    assert_non_null(keys);
+    for (int i = 0; i < N; i++) {
+        keys[i] = int_(1000 + i); /* beyond the small-int cache: copies differ */
+        OM_AUTO om_object *v = int_(i);
+        assert_int_equal(om_dict_setitem(d, keys[i], v), 0);
+        if (i == 40 || i == 5000 || i == N - 1)
+            ty_dict_check(d);
+    }
+    assert_int_equal(om_dict_len(d), N);
+    for (int i = 0; i < N; i += 7) {
+        assert_int_obj(om_dict_getitem(d, keys[i]), i);
+        OM_AUTO om_object *copy = int_(1000 + i);
+        assert_true(copy != keys[i]);
+        assert_int_obj(om_dict_getitem(d, copy), i);
+        OM_AUTO om_object *absent = int_(-1000 - i);
+        om_object *out;
+        assert_int_equal(om_dict_lookup(d, absent, &out), 0);
+    }
+    for (int i = 0; i < N; i++)
+        om_decref(keys[i]);
+    free(keys);
+    OM_AUTO om_object *fresh = om_str_from_cstr(rt, "never hashed");
+    OM_AUTO om_object *v = int_(7);
+    assert_int_equal(om_dict_setitem(d, fresh, v), 0);
+    OM_AUTO om_object *same = om_str_from_cstr(rt, "never hashed");
+    assert_int_obj(om_dict_getitem(d, same), 7);
     ty_dict_check(d);
 }
 
@@ -293,6 +334,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         RT_TEST(test_set_get_del),
+        RT_TEST(test_widths_identity_and_copies),
         RT_TEST(test_missing_key_is_distinguishable),
         RT_TEST(test_unhashable_keys),
         RT_TEST(test_numeric_keys_merge),

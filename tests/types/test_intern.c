@@ -83,6 +83,42 @@ static void test_many_strings(void **state)
     assert_int_equal(ty_intern_count(rt), before);
 }
 
+/* Every length class of the text comparison (0..3 and above 16 bytes by
+ * memcmp, 4..7 and 8..16 by two overlapping words): a lookup by text, and
+ * om_str_intern of an equal copy, find the one canonical object, and texts
+ * that differ only in their first or last byte stay apart. */
+static void test_text_lengths(void **state)
+{
+    (void)state;
+    static const char text[] = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH";
+    om_object *canon[41];
+    for (size_t n = 0; n <= 40; n++) {
+        canon[n] = om_str_intern_utf8(rt, text, n);
+        assert_non_null(canon[n]);
+    }
+    char other[64];
+    for (size_t n = 0; n <= 40; n++) {
+        OM_AUTO om_object *again = om_str_intern_utf8(rt, text, n);
+        assert_ptr_equal(again, canon[n]);
+        OM_AUTO om_object *copy = om_str_from_utf8(rt, text, n);
+        OM_AUTO om_object *found = om_str_intern(copy);
+        assert_ptr_equal(found, canon[n]);
+        if (n == 0)
+            continue;
+        for (int end = 0; end < 2; end++) {
+            memcpy(other, text, n);
+            other[end ? n - 1 : 0] = '!';
+            OM_AUTO om_object *diff = om_str_intern_utf8(rt, other, n);
+            assert_non_null(diff);
+            assert_ptr_not_equal(diff, canon[n]);
+            assert_int_equal(om_str_size(diff), (int64_t)n);
+            assert_memory_equal(om_str_as_utf8(diff), other, n);
+        }
+    }
+    for (size_t n = 0; n <= 40; n++)
+        om_decref(canon[n]);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -126,6 +162,7 @@ int main(void)
         RT_TEST(test_lookup_allocates_nothing),
         RT_TEST(test_table_keeps_nothing_alive),
         RT_TEST(test_many_strings),
+        RT_TEST(test_text_lengths),
         RT_TEST(test_errors),
         RT_TEST(test_out_of_memory),
     };
