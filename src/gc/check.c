@@ -3,8 +3,10 @@
  *
  * Outside a collection no object may carry GC_COLLECTING or GC_REACHABLE,
  * and an object with GC_WATCHED is a tracked object of generation 1 or 2
- * that the entry of its generation's table at its scratch points back to.  A walk of the object
- * heap proves it; a broken invariant is one line and abort.
+ * that the entry of its generation's table at its scratch points back to;
+ * a table not marked incomplete holds every tracked object of its
+ * generation (full collections gather from the tables then).  A walk of
+ * the object heap proves it; a broken invariant is one line and abort.
  */
 #include "gc/state.h"
 
@@ -26,6 +28,14 @@ static int check_block(void *block, size_t size, void *arg)
             om_fatal("gc: object %p of type %s, generation %u, is watched but not in its "
                      "table at %u",
                      (const void *)o, o->ob_type->name, g, i);
+    }
+    if (gc_is_tracked(o) && !(o->ob_gc & GC_WATCHED)) {
+        unsigned g = gc_gen(o);
+        if (OM_UNLIKELY((g == 1 && !st->mid.incomplete) ||
+                        (g == GC_GEN_OLD && st->old.on && !st->old.incomplete)))
+            om_fatal("gc: tracked object %p of type %s, generation %u, is missing from a "
+                     "table marked complete",
+                     (const void *)o, o->ob_type->name, g);
     }
     if (OM_UNLIKELY((o->ob_gc & OM_GC_TRACKED) && !(o->ob_type->flags & OM_TYPE_GC)))
         om_fatal("gc: object %p of type %s is tracked but its type is not a GC type",

@@ -22,6 +22,20 @@ OM_INTERNAL int gc_runtime_init(om_runtime *rt);
  * Safe on a runtime whose gc_runtime_init failed or never ran. */
 OM_INTERNAL void gc_runtime_fini(om_runtime *rt);
 
+/* ---- item layouts: containers the collector traverses without a call ---------
+ * A type whose traverse hook visits exactly the non-NULL entries of one
+ * array of `om_object *` may describe that array, and the collector's loops
+ * then read it in place instead of calling the hook (the hook stays, for
+ * everyone else and for the collector's rare paths).  The count is the
+ * size_t at size_offset; the array starts at items_offset, or, with
+ * indirect, is the pointer stored there.  One type of each kind per runtime
+ * (the builtin list: items through a pointer; the builtin tuple: items
+ * inline); registering the same type again replaces its layout.  0, or -1
+ * when that kind is taken by another type or the type is not a GC type.
+ * The types layer registers its containers in its init. */
+OM_INTERNAL int gc_register_items(om_runtime *rt, const om_type *type, size_t size_offset,
+                                  size_t items_offset, bool indirect);
+
 /* ---- the visitor interface, for the list-returning functions -----------------
  * (src/runtime/gc_lists.c builds om lists on top of it, since lists sit
  * above the collector.)  fn is called once per object; a non-zero return

@@ -30,7 +30,14 @@ struct gc_inc {
     size_t n;             /* the cycle's entries: [0, n) */
     uint32_t *stack;      /* mark stack of entry indices (capacity n); from group on,
                              next[]: the circular member list of each piece */
-    size_t sp;
+    size_t sp, stack_cap;
+    /* subtract and mark: the entry whose items are being visited and the
+     * next item (a slice may stop inside a list or tuple and go on from
+     * there; the program may change it meanwhile: the proposal may be
+     * wrong, never unsafe); has_item false: none. */
+    bool has_item;
+    uint32_t item_entry;
+    size_t item_pos;
     uint64_t last_alloc; /* rt->allocated when the last slice ran */
     uint64_t pause_ns;   /* the cycle's slices, summed */
     size_t work;         /* units done in the running slice */

@@ -37,8 +37,13 @@
  * appended past n: not this cycle's business.
  *
  * NUMBERS.  A slice does at most gc_slice_work units (an entry looked at, or
- * a reference visited), plus the references of the last object traversed (a
- * traverse cannot be cut): 20000 units, about 0.1 ms of CPU.  A slice runs
+ * a reference visited): 20000 units, about 0.2 ms of CPU.  subtract and mark
+ * stop inside a list or tuple and go on from the next item (has_item in
+ * gc/inc.h: the benchmark's root list of 15k items made slices of 26k units
+ * before); other types' traverse hooks cannot be cut, so a slice may end
+ * with one whole traverse past the budget.  A cycle's work buffers stay for
+ * the next cycle (gc_state.inc_spare): fresh ones cost a verify or group
+ * slice about 260 page faults, half a millisecond.  A slice runs
  * every gc_slice_work / GC_INC_PACE_DIV (78) object allocations, so a cycle
  * over n old objects (about 4n + 2 * references units) ends within about
  * n / 32 allocations; with cycles starting when generation 2 grew by 1/8
@@ -65,6 +70,15 @@ int gc_inc_start(gc_state *st)
     struct gc_inc *inc = om_calloc(1, sizeof *inc);
     if (!inc)
         return -1;
+    struct gc_inc_buffers *b = &st->inc_spare; /* the last cycle's buffers */
+    inc->garbage = b->garbage;
+    inc->cands = b->cands;
+    inc->mark = b->mark;
+    inc->stack = b->stack;
+    inc->stack_cap = b->stack_cap;
+    inc->members = b->members;
+    inc->members_cap = b->members_cap;
+    *b = (struct gc_inc_buffers){0};
     inc->last_alloc = st->rt->allocated;
     st->inc = inc;
     om_gc_info info = {.generation = 2, .automatic = 1, .incremental = 1};
@@ -74,6 +88,50 @@ int gc_inc_start(gc_state *st)
 }
 
 static void finish(gc_state *st);
+
+void gc_inc_free_spare(gc_state *st)
+{
+    struct gc_inc_buffers *b = &st->inc_spare;
+    gc_vec_free(&b->garbage);
+    gc_vec_free(&b->cands);
+    gc_vec_free(&b->mark);
+    om_free(b->stack);
+    om_free(b->members);
+    *b = (struct gc_inc_buffers){0};
+}
+
+/* The cycle's buffers stay for the next cycle, unless they are far larger
+ * than the old table (a cycle after a large heap shrank). */
+static void keep_buffers(gc_state *st, struct gc_inc *inc)
+{
+    gc_inc_free_spare(st);
+    size_t most = 2 * st->old.len + GC_KEEP_MIN;
+    struct gc_inc_buffers *b = &st->inc_spare;
+    b->garbage = inc->garbage;
+    b->cands = inc->cands;
+    b->mark = inc->mark;
+    b->stack = inc->stack;
+    b->stack_cap = inc->stack_cap;
+    b->members = inc->members;
+    b->members_cap = inc->members_cap;
+    b->garbage.len = b->cands.len = b->mark.len = 0;
+    if (b->garbage.cap > most)
+        gc_vec_free(&b->garbage);
+    if (b->cands.cap > most)
+        gc_vec_free(&b->cands);
+    if (b->mark.cap > most)
+        gc_vec_free(&b->mark);
+    if (b->stack_cap > most) {
+        om_free(b->stack);
+        b->stack = NULL;
+        b->stack_cap = 0;
+    }
+    if (b->members_cap > most) {
+        om_free(b->members);
+        b->members = NULL;
+        b->members_cap = 0;
+    }
+}
 
 void gc_inc_abort(gc_state *st)
 {
@@ -92,10 +150,7 @@ void gc_inc_abort(gc_state *st)
     if (inc->phase == INC_COMPACT) /* entries between write and cursor are stale copies */
         for (size_t i = inc->write; i < inc->cursor; i++)
             *gc_slot(&st->old, i) = NULL;
-    om_free(inc->stack);
-    gc_vec_free(&inc->cands);
-    gc_vec_free(&inc->mark);
-    om_free(inc->members);
+    keep_buffers(st, inc);
     om_free(inc);
     st->inc = NULL;
     st->inc_stats.aborted++;
@@ -127,41 +182,53 @@ static void compact(gc_state *st, struct gc_inc *inc, size_t budget)
 static void update(gc_state *st, struct gc_inc *inc, size_t budget)
 {
     gc_table *t = &st->old;
-    for (; inc->cursor < inc->n && inc->work < budget; inc->cursor++, inc->work++) {
-        om_object *o = *gc_slot(t, inc->cursor);
+    size_t i = inc->cursor, work = inc->work, n = inc->n;
+    for (; i < n && work < budget; i++, work++) {
+        gc_chunk *chunk = t->chunks[i >> GC_CHUNK_SHIFT];
+        om_object *o = chunk->objs[i & (GC_CHUNK - 1)];
         if (o)
-            *gc_refs_of(t, inc->cursor) = o->ob_refcnt < GC_REFS_MAX ? o->ob_refcnt : GC_REFS_MAX;
+            chunk->refs[i & (GC_CHUNK - 1)] =
+                o->ob_refcnt < GC_REFS_MAX ? o->ob_refcnt : GC_REFS_MAX;
     }
+    inc->cursor = i;
+    inc->work = work;
     if (inc->cursor == inc->n) {
         inc->cursor = 0;
         inc->phase = INC_SUBTRACT;
     }
 }
 
+/* The refs of o's entry when o is one of the cycle's entries, else NULL. */
+static inline uint32_t *entry_refs(gc_state *st, const struct gc_inc *inc, const om_object *o)
+{
+    long i = gc_inc_entry(inc, o);
+    return i >= 0 ? gc_refs_of(&st->old, (size_t)i) : NULL;
+}
+
+static inline void subtract_child(gc_state *st, struct gc_inc *inc, om_object *child)
+{
+    uint32_t *r = entry_refs(st, inc, child);
+    if (r && *r > 0 && *r < GC_REFS_MAX) /* the program may have changed counts: clamp */
+        *r -= 1;
+}
+
 static int subtract_visit(om_object *child, void *arg)
 {
     visit_ctx *c = arg;
     c->inc->work++;
-    long i = gc_inc_entry(c->inc, child);
-    if (i >= 0) {
-        uint32_t *r = gc_refs_of(&c->st->old, (size_t)i);
-        if (*r > 0 && *r < GC_REFS_MAX) /* the program may have changed counts: clamp */
-            *r -= 1;
-    }
+    subtract_child(c->st, c->inc, child);
     return 0;
 }
 
-static void subtract(gc_state *st, struct gc_inc *inc, size_t budget)
+static inline void mark_child(gc_state *st, struct gc_inc *inc, om_object *child)
 {
-    visit_ctx c = {st, inc};
-    for (; inc->cursor < inc->n && inc->work < budget; inc->cursor++, inc->work++) {
-        om_object *o = *gc_slot(&st->old, inc->cursor);
-        if (o && o->ob_type->traverse)
-            o->ob_type->traverse(o, subtract_visit, &c);
-    }
-    if (inc->cursor == inc->n) {
-        inc->cursor = 0;
-        inc->phase = INC_MARK;
+    long i = gc_inc_entry(inc, child);
+    if (i < 0)
+        return;
+    uint32_t *r = gc_refs_of(&st->old, (size_t)i);
+    if (!(*r & GC_OLD_MARK)) {
+        *r |= GC_OLD_MARK;
+        inc->stack[inc->sp++] = (uint32_t)i; /* capacity n: each entry once */
     }
 }
 
@@ -169,33 +236,109 @@ static int mark_visit(om_object *child, void *arg)
 {
     visit_ctx *c = arg;
     c->inc->work++;
-    long i = gc_inc_entry(c->inc, child);
-    uint32_t *r = i >= 0 ? gc_refs_of(&c->st->old, (size_t)i) : NULL;
-    if (r && !(*r & GC_OLD_MARK)) {
-        *r |= GC_OLD_MARK;
-        c->inc->stack[c->inc->sp++] = (uint32_t)i; /* capacity n: each entry once */
-    }
+    mark_child(c->st, c->inc, child);
     return 0;
+}
+
+/* Visits the references of entry i: a list or tuple item by item from
+ * inc->item_pos, stopping at the budget (has_item then says where to go
+ * on), anything else whole through its traverse hook.  mark: the mark
+ * phase's visit, else subtract's. */
+static void visit_entry(gc_state *st, struct gc_inc *inc, uint32_t i, bool mark, size_t budget)
+{
+    om_object *o = *gc_slot(&st->old, i); /* NULL: freed since */
+    size_t k, pos = inc->has_item && inc->item_entry == i ? inc->item_pos : 0;
+    om_object *const *items;
+    inc->has_item = false;
+    if (!o)
+        return;
+    if (!gc_items(&st->layouts, o, &items, &k)) {
+        visit_ctx c = {st, inc};
+        if (o->ob_type->traverse)
+            o->ob_type->traverse(o, mark ? mark_visit : subtract_visit, &c);
+        return;
+    }
+    size_t work = inc->work, end = k;
+    if (pos < k && k - pos > (budget > work ? budget - work : 0)) {
+        end = pos + (budget > work ? budget - work : 0); /* the budget ends inside */
+        inc->has_item = true;
+        inc->item_entry = i;
+        inc->item_pos = end;
+    }
+    inc->work = work + (end > pos ? end - pos : 0);
+    if (mark) {
+        for (; pos < end; pos++)
+            if (items[pos])
+                mark_child(st, inc, items[pos]);
+    } else {
+        for (; pos < end; pos++)
+            if (items[pos])
+                subtract_child(st, inc, items[pos]);
+    }
+}
+
+static void subtract(gc_state *st, struct gc_inc *inc, size_t budget)
+{
+    const gc_layouts lay = st->layouts;
+    gc_table *t = &st->old;
+    while (inc->cursor < inc->n && inc->work < budget) {
+        size_t i = inc->cursor, k;
+        om_object *o = *gc_slot(t, i);
+        om_object *const *items;
+        /* the common case inline: a list or tuple that fits the budget */
+        if (o && !inc->has_item && gc_items(&lay, o, &items, &k) && k < budget - inc->work) {
+            for (size_t j = 0; j < k; j++)
+                if (items[j])
+                    subtract_child(st, inc, items[j]);
+            inc->work += k;
+        } else {
+            visit_entry(st, inc, (uint32_t)i, false, budget);
+            if (inc->has_item)
+                return; /* the budget ran out inside this entry */
+        }
+        inc->cursor++;
+        inc->work++;
+    }
+    if (inc->cursor == inc->n) {
+        inc->cursor = 0;
+        inc->phase = INC_MARK;
+    }
 }
 
 static void mark(gc_state *st, struct gc_inc *inc, size_t budget)
 {
+    const gc_layouts lay = st->layouts;
     gc_table *t = &st->old;
-    visit_ctx c = {st, inc};
-    if (!inc->stack && inc->n) {
-        inc->stack = om_malloc(inc->n * sizeof *inc->stack);
+    if (inc->stack_cap < inc->n) { /* room for the table's growth until the next cycle */
+        size_t cap = inc->n + inc->n / 4;
+        om_free(inc->stack);
+        inc->stack_cap = 0;
+        inc->stack = om_malloc(cap * sizeof *inc->stack);
         if (!inc->stack) {
             gc_inc_abort(st);
             return;
         }
+        inc->stack_cap = cap;
     }
     while (inc->work < budget) {
+        if (inc->has_item) { /* an entry whose items the last slice did not finish */
+            visit_entry(st, inc, inc->item_entry, true, budget);
+            continue;
+        }
         if (inc->sp) {
             uint32_t i = inc->stack[--inc->sp];
-            om_object *o = *gc_slot(t, i); /* NULL: freed since it was marked */
             inc->work++;
-            if (o && o->ob_type->traverse)
-                o->ob_type->traverse(o, mark_visit, &c);
+            om_object *o = *gc_slot(t, i);
+            om_object *const *items;
+            size_t k;
+            if (o && gc_items(&lay, o, &items, &k) && k < budget - inc->work) {
+                for (size_t j = 0; j < k; j++) /* a list or tuple that fits: inline */
+                    if (items[j])
+                        mark_child(st, inc, items[j]);
+                inc->work += k;
+            } else {
+                visit_entry(st, inc, i, true, budget);
+            }
             continue;
         }
         if (inc->cursor == inc->n) {
@@ -240,11 +383,7 @@ static void finish(gc_state *st)
                        .uncollectable = res->uncollectable,
                        .duration_ns = inc->pause_ns,
                        .candidates = inc->proposed};
-    gc_vec_free(&inc->garbage);
-    gc_vec_free(&inc->cands);
-    gc_vec_free(&inc->mark);
-    om_free(inc->stack);
-    om_free(inc->members);
+    keep_buffers(st, inc);
     om_free(inc);
     st->inc = NULL;
     gc_update_trigger(st);

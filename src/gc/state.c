@@ -49,7 +49,34 @@ void gc_runtime_fini(om_runtime *rt)
     gc_vec_free(&st->garbage);
     gc_vec_free(&st->spare_cands);
     gc_vec_free(&st->spare_stack);
+    gc_inc_free_spare(st);
     om_free(st);
+}
+
+int gc_register_items(om_runtime *rt, const om_type *type, size_t size_offset, size_t items_offset,
+                      bool indirect)
+{
+    gc_state *st = gc_of(rt);
+    if (!st || !type || !(type->flags & OM_TYPE_GC)) {
+        om_set_error("gc: an item layout needs a GC type");
+        return -1;
+    }
+    gc_layouts *l = &st->layouts;
+    const om_type **slot = indirect ? &l->pointer_type : &l->inline_type;
+    if (*slot && *slot != type) {
+        om_set_error("gc: the %s item layout is taken by type %s", indirect ? "pointer" : "inline",
+                     (*slot)->name);
+        return -1;
+    }
+    *slot = type;
+    if (indirect) {
+        l->pointer_size = size_offset;
+        l->pointer_items = items_offset;
+    } else {
+        l->inline_size = size_offset;
+        l->inline_items = items_offset;
+    }
+    return 0;
 }
 
 /* ---- enable, thresholds, counts -------------------------------------------------- */

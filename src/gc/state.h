@@ -151,6 +151,13 @@ typedef struct gc_chunk {
 } gc_chunk;
 typedef struct gc_table {
     int on; /* old table: incremental mode (the mid table is always kept) */
+    /* Some tracked object of the table's generation may be missing from it
+     * (an entry found no memory, a failed gather dropped the table, or the
+     * trash steps left an object in generation 2 without an entry).  While
+     * both tables are complete a full collection gathers from them instead
+     * of walking the heap; a heap-walking collection of the table's
+     * generation makes it complete again. */
+    int incomplete;
     size_t len, cap;
     size_t tombstones; /* approximate: entries freed since the last compaction */
     gc_chunk *chunks[GC_CHUNKS];
@@ -185,6 +192,14 @@ OM_INTERNAL size_t gc_table_compact(gc_table *t, size_t *cursor, size_t *write, 
 /* ---- the state of one runtime's collector -------------------------------------- */
 struct gc_inc; /* gc/incremental.c */
 
+/* The registered item layouts (gc_register_items): one type whose items are
+ * inline, one whose items are behind a pointer; NULL: none. */
+typedef struct gc_layouts {
+    const om_type *inline_type, *pointer_type;
+    size_t inline_size, inline_items;   /* offsets of the count and the array */
+    size_t pointer_size, pointer_items; /* offsets of the count and the pointer */
+} gc_layouts;
+
 struct gc_state {
     om_runtime *rt;
     int enabled;    /* automatic collection (om_gc_enable) */
@@ -209,11 +224,20 @@ struct gc_state {
     } callbacks[OM_GC_MAX_CALLBACKS];
     int n_callbacks;
 
+    gc_layouts layouts; /* containers traversed in place (gc/collect.c) */
     gc_table mid;       /* generation 1 (gc/tables.c) */
     gc_table old;       /* generation 2, in incremental mode */
     gc_vec spare_cands; /* work lists kept between collections (gc/collect.c) */
     gc_vec spare_stack;
     struct gc_inc *inc; /* the running incremental cycle, or NULL */
+    /* The work buffers of the last incremental cycle, kept for the next
+     * one (gc/incremental.c): pages that stay mapped cost no page faults
+     * (fresh ones were about 260 faults, half a millisecond, in a slice). */
+    struct gc_inc_buffers {
+        gc_vec garbage, cands, mark;
+        uint32_t *stack, *members;
+        size_t stack_cap, members_cap;
+    } inc_spare;
     om_gc_incremental_stats inc_stats;
     /* Units of work since the state was made: heap blocks and table entries
      * looked at, candidates passed over by each phase, slice work.  Never
@@ -226,11 +250,32 @@ static inline gc_state *gc_of(const om_runtime *rt)
     return rt->gc;
 }
 
+/* True when o's type has a registered layout: then its references are the
+ * non-NULL ones of (*items)[0..*n) (items may be NULL when *n is 0), else
+ * its traverse hook is the way.  The loops pass a local copy of the
+ * layouts, which the compiler keeps in registers. */
+static inline bool gc_items(const gc_layouts *l, const om_object *o, om_object *const **items,
+                            size_t *n)
+{
+    const char *base = (const char *)o;
+    if (o->ob_type == l->pointer_type) {
+        *n = *(const size_t *)(const void *)(base + l->pointer_size);
+        *items = *(om_object *const *const *)(const void *)(base + l->pointer_items);
+        return true;
+    }
+    if (o->ob_type == l->inline_type) {
+        *n = *(const size_t *)(const void *)(base + l->inline_size);
+        *items = (om_object *const *)(const void *)(base + l->inline_items);
+        return true;
+    }
+    return false;
+}
+
 /* ---- gc/collect.c: one atomic collection -----------------------------------------
  * Work lists up to this many entries are always kept between collections. */
 #define GC_KEEP_MIN 65536
-/* Passes over each candidate after gather (subtract, mark, sort), as
- * counted in gc_state.work. */
+/* Units of work counted per candidate after gather (gc_state.work: its
+ * subtraction, its mark and sort, its hold or promotion). */
 #define GC_PASSES 3
 typedef struct gc_result {
     size_t collected;     /* unreachable objects freed */
@@ -249,21 +294,38 @@ OM_INTERNAL int gc_subtract_visit(om_object *child, void *arg);
 
 /* Decides over a set of candidates already marked (GC_COLLECTING, gc_refs =
  * refcnt) and listed in cands, with stack reserved for cands->len entries:
- * subtract_refs, mark_reachable, sort (survivors to gc_promote(promote)),
+ * subtract_refs, mark_and_sort (survivors to generation promote, U held),
  * then gc_handle_unreachable (with `later`, see there).  Empties cands. */
 OM_INTERNAL void gc_collect_candidates(gc_state *st, gc_vec *cands, gc_vec *stack, unsigned promote,
                                        gc_result *res, gc_vec *later);
 
 /* ---- gc/trash.c: what happens to the unreachable set ------------------------------
- * u: the unreachable candidates (GC_COLLECTING set, not GC_REACHABLE, gc_refs
- * free to reuse), all alive.  stack: capacity >= u->len.  Frees what is
+ * What the steps after hold will find in U, noted while the collector takes
+ * its hold on each member (gc_hold, in the caller's last pass over U), so
+ * that the common case (no legacy finalizer, no weak reference, no
+ * finalizer) skips three passes over U. */
+typedef struct gc_survey {
+    bool legacy, weakrefs, finalizers;
+} gc_survey;
+static inline void gc_hold(om_object *o, gc_survey *s)
+{
+    const om_type *t = o->ob_type;
+    om_incref(o);
+    s->legacy |= (t->flags & OM_TYPE_LEGACY_FINALIZER) != 0;
+    s->weakrefs |= (o->ob_gc & OM_GC_WEAKREFS) != 0;
+    s->finalizers |= t->finalize != NULL && !(o->ob_gc & OM_GC_FINALIZED);
+}
+
+/* u: the unreachable candidates (GC_COLLECTING set, not GC_REACHABLE, gc_refs
+ * free to reuse), all alive and each held once by the collector (gc_hold,
+ * which filled s).  stack: capacity >= u->len.  Frees what is
  * garbage, sends legacy-finalizer groups to the garbage list, leaves
  * resurrected objects alive in generation `promote_to`, and empties u.
  * With later != NULL (and no OM_GC_DEBUG_SAVEALL) the garbage is not freed
  * but appended to *later, held and marked, for gc_free_step: nothing outside it
  * refers to it any more, so it can be freed a piece at a time. */
 OM_INTERNAL void gc_handle_unreachable(gc_state *st, gc_vec *u, gc_vec *stack, unsigned promote_to,
-                                       gc_result *res, gc_vec *later);
+                                       gc_result *res, gc_vec *later, gc_survey s);
 /* Frees deferred garbage g, at most budget objects' worth per call: first
  * `clear` on each, then each hold is dropped.  *pos starts at 0; returns 1
  * when all of g is done (g is then empty). */
@@ -303,6 +365,8 @@ OM_INTERNAL void gc_inc_finish(gc_state *st);
 OM_INTERNAL void gc_inc_abort(gc_state *st);
 /* Ends the running cycle if an abort was asked for meanwhile. */
 OM_INTERNAL void gc_inc_settle(gc_state *st);
+/* Frees the buffers kept between cycles (gc_runtime_fini). */
+OM_INTERNAL void gc_inc_free_spare(gc_state *st);
 
 /* ---- gc/check.c: invariant checks for debug builds and tests ----------------------- */
 /* Walks the heap; a phase bit left outside a collection is fatal. */

@@ -35,7 +35,9 @@
  * holds at most GC_TABLE_MAX entries; objects past that (or that find no
  * memory for an entry) stay out of it: young collections then miss them
  * (generation 1) or incremental cycles do (generation 2), and the next
- * collection of an older generation finds them.  Conservative, never wrong.
+ * collection of an older generation finds them; the table is marked
+ * incomplete, so full collections walk the heap (instead of reading the
+ * tables) until one of them rebuilds it.  Conservative, never wrong.
  */
 #include "gc/state.h"
 
@@ -85,8 +87,10 @@ static int grow(gc_table *t)
 
 void gc_table_add(gc_table *t, om_object *o)
 {
-    if (t->len == t->cap && grow(t) != 0)
-        return; /* left out; see NUMBERS */
+    if (t->len == t->cap && grow(t) != 0) {
+        t->incomplete = 1; /* left out; see NUMBERS */
+        return;
+    }
     size_t i = t->len++;
     *gc_slot(t, i) = o;
     *gc_refs_of(t, i) = 0;

@@ -10,7 +10,8 @@
  *
  *     hold              incref every member of U, noting whether any has
  *                       a legacy finalizer, weak references or a finalizer
- *                       (the steps for what none has are skipped)
+ *                       (the steps for what none has are skipped); done by
+ *                       the caller's last pass over U (gc_hold)
  *     move_legacy       members with OM_TYPE_LEGACY_FINALIZER, and all they
  *                       reach inside U, leave U for good: the legacy ones go
  *                       to `garbage`, the rest stay alive because of them
@@ -63,27 +64,6 @@ static void mark_from(om_object *root, gc_vec *stack)
     }
 }
 
-/* What the steps after hold will find in U, noted by hold's one pass so
- * that the common case (no legacy finalizer, no weak reference, no
- * finalizer) skips three passes over U. */
-typedef struct survey {
-    bool legacy, weakrefs, finalizers;
-} survey;
-
-static survey hold(gc_vec *u)
-{
-    survey s = {false, false, false};
-    for (size_t i = 0; i < u->len; i++) {
-        om_object *o = u->items[i];
-        const om_type *t = o->ob_type;
-        om_incref(o);
-        s.legacy |= (t->flags & OM_TYPE_LEGACY_FINALIZER) != 0;
-        s.weakrefs |= (o->ob_gc & OM_GC_WEAKREFS) != 0;
-        s.finalizers |= t->finalize != NULL && !(o->ob_gc & OM_GC_FINALIZED);
-    }
-    return s;
-}
-
 /* Moves the marked members out of U into out (packed), keeping the rest. */
 static void split_marked(gc_vec *u, gc_vec *out)
 {
@@ -129,7 +109,7 @@ static void move_legacy(gc_state *st, gc_vec *u, gc_vec *stack, gc_result *res)
         if (st->debug & OM_GC_DEBUG_UNCOLLECTABLE)
             print_object("uncollectable", o);
         if (saveall || (o->ob_type->flags & OM_TYPE_LEGACY_FINALIZER)) {
-            gc_settle(o, GC_GEN_OLD);
+            gc_promote(st, o, GC_GEN_OLD); /* alive: its table entry keeps tables complete */
             save(st, o);
             stack->items[i] = NULL;
         }
@@ -137,7 +117,7 @@ static void move_legacy(gc_state *st, gc_vec *u, gc_vec *stack, gc_result *res)
     for (size_t i = 0; i < stack->len; i++) {
         om_object *o = stack->items[i];
         if (o) {
-            gc_settle(o, GC_GEN_OLD);
+            gc_promote(st, o, GC_GEN_OLD);
             om_decref(o); /* a legacy object on the garbage list still refers to it */
         }
     }
@@ -306,10 +286,14 @@ int gc_free_step(gc_state *st, gc_vec *g, size_t *pos, size_t budget)
     }
     /* Each member is still held once by us, so clearing freed none of them;
      * dropping the hold frees each (a member whose type could not break its
-     * references survives, clean, in the old generation). */
+     * references survives, clean, in the old generation, with its table
+     * entry). */
     for (; *pos < 2 * n && done < budget; ++*pos, done++) {
         om_object *o = g->items[*pos - n];
-        gc_settle(o, GC_GEN_OLD);
+        if (o->ob_refcnt > 1) /* survives (or a later member's release frees it) */
+            gc_promote(st, o, GC_GEN_OLD);
+        else
+            gc_settle(o, GC_GEN_OLD);
         om_decref(o);
     }
     if (*pos < 2 * n)
@@ -327,7 +311,7 @@ static void delete_garbage(gc_state *st, gc_vec *u, gc_result *res, gc_vec *late
     res->collected += u->len;
     if (st->debug & OM_GC_DEBUG_SAVEALL) {
         for (size_t i = 0; i < u->len; i++) {
-            gc_settle(u->items[i], GC_GEN_OLD);
+            gc_promote(st, u->items[i], GC_GEN_OLD);
             save(st, u->items[i]);
         }
         u->len = 0;
@@ -352,9 +336,8 @@ static void delete_garbage(gc_state *st, gc_vec *u, gc_result *res, gc_vec *late
 }
 
 void gc_handle_unreachable(gc_state *st, gc_vec *u, gc_vec *stack, unsigned promote_to,
-                           gc_result *res, gc_vec *later)
+                           gc_result *res, gc_vec *later, gc_survey s)
 {
-    survey s = hold(u);
     if (s.legacy)
         move_legacy(st, u, stack, res);
     bool user_code = s.weakrefs && handle_weakrefs(st, u);

@@ -9,6 +9,11 @@
  */
 #include "types/types.h"
 
+#include <stddef.h>
+
+#include "gc/gc.h"
+#include "types/containers.h"
+
 void *ty_type_error(const char *what, const om_object *o)
 {
     om_set_error("expected %s, got %s", what, om_type_name(o));
@@ -71,6 +76,12 @@ int ty_runtime_init(om_runtime *rt)
         return -1;
     om_make_immortal(none);
     rt->types->none = none;
+    /* The collector reads list and tuple items in place (gc/gc.h). */
+    if (gc_register_items(rt, &ty_list_type, offsetof(ty_list, size), offsetof(ty_list, items),
+                          true) != 0 ||
+        gc_register_items(rt, &ty_tuple_type, offsetof(ty_tuple, size), offsetof(ty_tuple, items),
+                          false) != 0)
+        return -1;
     return 0;
 }
 

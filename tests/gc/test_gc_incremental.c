@@ -370,6 +370,86 @@ static void explicit_full_collection_and_freeze_abort_a_cycle(void **state)
     om_runtime_free(rt);
 }
 
+/* A list far longer than the budget: subtract and mark stop inside it and go
+ * on from there in the next slice, so no slice does much more than the
+ * budget; the list shrinking between slices is safe, and the cycle still
+ * finds exactly the garbage. */
+static void a_slice_stops_inside_a_long_list(void **state)
+{
+    (void)state;
+    om_runtime *rt = new_incremental_runtime();
+    enum { ITEMS = 40 * BUDGET, PAIRS = 100 };
+    om_object *big = om_list_new(rt), *holder = om_list_new(rt);
+    for (int i = 0; i < ITEMS; i++) {
+        om_object *x = om_list_new(rt);
+        assert_int_equal(om_list_append(x, x), 0); /* a cycle, alive through big */
+        assert_int_equal(om_list_append(big, x), 0);
+        om_decref(x);
+    }
+    for (int i = 0; i < PAIRS; i++) {
+        om_object *a = om_list_new(rt), *b = om_list_new(rt);
+        assert_int_equal(om_list_append(a, b), 0);
+        assert_int_equal(om_list_append(b, a), 0);
+        assert_int_equal(om_list_append(holder, a), 0);
+        om_decref(a);
+        om_decref(b);
+    }
+    om_gc_collect(rt, 2); /* all old */
+    om_decref(holder);    /* the pairs are old garbage */
+    om_gc_stats before, after;
+    om_gc_get_stats(rt, &before);
+    assert_int_equal(gc_inc_start(rt->gc), 0);
+    bool shrunk = false;
+    while (gc_inc_slice(rt->gc)) {
+        struct gc_inc *inc = rt->gc->inc;
+        if (!shrunk && inc->phase == INC_MARK && inc->has_item) {
+            shrunk = true; /* the mark phase stopped inside big: it shrinks */
+            for (int i = 0; i < ITEMS / 2; i++)
+                om_decref(om_list_pop(big, -1));
+        }
+    }
+    assert_true(shrunk);
+    om_gc_incremental_stats s;
+    om_gc_get_incremental_stats(rt, &s);
+    if (s.max_slice_work > BUDGET + 3 + 2 * 6) /* + one pair verified */
+        fail_msg("a slice did %llu units of work", (unsigned long long)s.max_slice_work);
+    om_gc_get_stats(rt, &after);
+    /* every pair, and those of the popped cycles that mark had not reached */
+    uint64_t found = after.gen[2].collected - before.gen[2].collected;
+    assert_true(found >= 2 * PAIRS && found <= 2 * PAIRS + ITEMS / 2);
+    assert_int_equal(om_list_len(big), ITEMS / 2);
+    /* the next collection finds exactly the other popped cycles */
+    assert_int_equal(om_gc_collect(rt, 2), ITEMS / 2 - (found - 2 * PAIRS));
+    om_decref(big);
+    assert_int_equal(om_gc_collect(rt, 2), ITEMS / 2); /* big itself went by refcount */
+    om_runtime_free(rt);
+}
+
+/* A cycle's work buffers stay for the next cycle (their pages stay mapped:
+ * no page faults in its slices), and go with the runtime. */
+static void cycles_reuse_their_buffers(void **state)
+{
+    (void)state;
+    om_runtime *rt = new_incremental_runtime();
+    om_object *root = mk(rt, &node_type, 1), *prev = root;
+    for (int i = 0; i < 5000; i++) {
+        om_object *o = mk(rt, &node_type, 1);
+        set_slot(prev, 0, o);
+        om_decref(o);
+        prev = o;
+    }
+    om_gc_collect(rt, 2);
+    assert_null(rt->gc->inc_spare.stack);
+    cycle_to_end(rt);
+    uint32_t *stack = rt->gc->inc_spare.stack;
+    assert_non_null(stack);
+    assert_true(rt->gc->inc_spare.stack_cap >= 5001);
+    cycle_to_end(rt);
+    assert_ptr_equal(rt->gc->inc_spare.stack, stack);
+    om_decref(root);
+    om_runtime_free(rt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -379,6 +459,8 @@ int main(void)
         cmocka_unit_test(finalizer_disabling_the_collector_ends_the_cycle),
         cmocka_unit_test(automatic_cycles_keep_garbage_bounded),
         cmocka_unit_test(explicit_full_collection_and_freeze_abort_a_cycle),
+        cmocka_unit_test(a_slice_stops_inside_a_long_list),
+        cmocka_unit_test(cycles_reuse_their_buffers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

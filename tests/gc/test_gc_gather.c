@@ -1,0 +1,171 @@
+/* Where a collection finds its candidates, and how it reads them: a full
+ * collection gathers from the generation tables while they are complete and
+ * walks the heap otherwise; whatever stays alive in generation 2 keeps its
+ * table entry; registered item layouts (lists, tuples) are read in place. */
+#include "nodes.h"
+#include "gc/state.h"
+
+/* A GC node without a clear hook: the collector cannot break its cycles. */
+static const om_type noclear_type = {
+    .name = "noclear",
+    .basicsize = sizeof(node),
+    .itemsize = sizeof(om_object *),
+    .flags = OM_TYPE_GC,
+    .dealloc = node_dealloc,
+    .traverse = node_traverse,
+};
+
+static bool watched(const om_object *o)
+{
+    return (o->ob_gc & GC_WATCHED) != 0;
+}
+
+static void a_full_collection_reads_the_tables_not_the_heap(void **state)
+{
+    (void)state;
+    om_runtime *rt = new_runtime();
+    enum { ATOMS = 2000 };
+    om_object *atoms[ATOMS];
+    for (int i = 0; i < ATOMS; i++)
+        atoms[i] = mk(rt, &atom_type, 0); /* blocks a heap walk must look at */
+    om_object *a = mk(rt, &node_type, 1), *b = mk(rt, &node_type, 1);
+    set_slot(a, 0, b);
+    set_slot(b, 0, a);
+    assert_int_equal(om_gc_collect(rt, 2), 0);
+    assert_true(watched(a) && watched(b));
+    assert_false(rt->gc->old.incomplete);
+    uint64_t before = rt->gc->work;
+    assert_int_equal(om_gc_collect(rt, 2), 0);
+    assert_true(rt->gc->work - before < ATOMS / 2); /* two entries, no heap walk */
+    om_decref(a);
+    om_decref(b);
+    assert_int_equal(om_gc_collect(rt, 2), 2);
+    for (int i = 0; i < ATOMS; i++)
+        om_decref(atoms[i]);
+    gc_check_clean(rt->gc);
+    om_runtime_free(rt);
+}
+
+static void an_incomplete_table_sends_a_full_collection_to_the_heap(void **state)
+{
+    (void)state;
+    om_runtime *rt = new_runtime();
+    om_object *a = mk(rt, &node_type, 1), *b = mk(rt, &node_type, 1);
+    set_slot(a, 0, b);
+    set_slot(b, 0, a);
+    assert_int_equal(om_gc_collect(rt, 2), 0);
+    /* as when their entries found no memory */
+    gc_table_forget(&rt->gc->old, a);
+    gc_table_forget(&rt->gc->old, b);
+    rt->gc->old.incomplete = 1;
+    uint32_t ia = id_of(a), ib = id_of(b);
+    om_decref(a);
+    om_decref(b);
+    assert_int_equal(om_gc_collect(rt, 2), 2);
+    assert_int_equal(frees[ia], 1);
+    assert_int_equal(frees[ib], 1);
+    assert_false(rt->gc->old.incomplete); /* the walk rebuilt the table */
+    gc_check_clean(rt->gc);
+    om_runtime_free(rt);
+}
+
+static void what_clear_cannot_free_stays_in_the_old_table(void **state)
+{
+    (void)state;
+    om_runtime *rt = new_runtime();
+    om_object *a = mk(rt, &noclear_type, 1), *b = mk(rt, &noclear_type, 1);
+    set_slot(a, 0, b);
+    set_slot(b, 0, a);
+    uint32_t ia = id_of(a);
+    om_decref(a);
+    om_decref(b);
+    assert_int_equal(om_gc_collect(rt, 2), 2); /* found, but clear breaks nothing */
+    assert_int_equal(frees[ia], 0);
+    gc_check_clean(rt->gc); /* both alive, in generation 2, with entries */
+    assert_false(rt->gc->old.incomplete);
+    assert_int_equal(om_gc_collect(rt, 2), 2); /* so the next one finds them again */
+    assert_int_equal(om_gc_collect(rt, 2), 2);
+    om_runtime_free(rt);
+}
+
+static void what_saveall_keeps_stays_in_the_old_table(void **state)
+{
+    (void)state;
+    om_runtime *rt = new_runtime();
+    om_gc_set_debug(rt, OM_GC_DEBUG_SAVEALL);
+    om_object *a = mk(rt, &node_type, 1), *b = mk(rt, &node_type, 1);
+    set_slot(a, 0, b);
+    set_slot(b, 0, a);
+    om_decref(a);
+    om_decref(b);
+    assert_int_equal(om_gc_collect(rt, 2), 2);
+    assert_int_equal(om_gc_garbage_count(rt), 2);
+    gc_check_clean(rt->gc);
+    om_gc_set_debug(rt, 0);
+    assert_int_equal(om_gc_clear_garbage(rt), 2);
+    assert_int_equal(om_gc_collect(rt, 2), 2); /* found through the table */
+    assert_int_equal(frees[0] + frees[1], 2);
+    om_runtime_free(rt);
+}
+
+static void item_layouts_are_checked(void **state)
+{
+    (void)state;
+    om_runtime *rt = new_runtime();
+    assert_int_equal(gc_register_items(rt, &atom_type, 16, 24, false), -1); /* not GC */
+    assert_non_null(strstr(om_error_message(), "GC type"));
+    /* the builtin list and tuple took both kinds; registering one again is fine */
+    const om_type *list = rt->gc->layouts.pointer_type, *tuple = rt->gc->layouts.inline_type;
+    assert_non_null(list);
+    assert_non_null(tuple);
+    size_t size = rt->gc->layouts.pointer_size, items = rt->gc->layouts.pointer_items;
+    assert_int_equal(gc_register_items(rt, list, size, items, true), 0);
+    assert_int_equal(gc_register_items(rt, &node_type, 16, 24, false), -1);
+    assert_non_null(strstr(om_error_message(), "taken by type"));
+    assert_int_equal(gc_register_items(rt, &node_type, 16, 24, true), -1);
+    assert_ptr_equal(rt->gc->layouts.pointer_type, list);
+    om_runtime_free(rt);
+}
+
+/* Lists and tuples read in place: cycles through them, NULL items, empty
+ * lists (no item array at all), and a tuple of atoms that gets untracked. */
+static void cycles_through_lists_and_tuples(void **state)
+{
+    (void)state;
+    om_runtime *rt = new_runtime();
+    om_object *l = om_list_new(rt), *empty = om_list_new(rt);
+    om_object *one = om_int_from_int64(rt, 1);
+    assert_int_equal(om_list_append(l, empty), 0);
+    assert_int_equal(om_list_append(l, l), 0);
+    om_object *atoms = om_tuple_pack(rt, 2, one, one);
+    om_object *t = om_tuple_pack(rt, 2, l, atoms);
+    assert_int_equal(om_list_append(l, t), 0);
+    assert_true(om_gc_is_tracked(atoms));
+    om_decref(t);
+    om_decref(atoms);
+    om_decref(empty);
+    assert_int_equal(om_gc_collect(rt, 2), 0); /* l is held from here */
+    om_object *kept = om_tuple_pack(rt, 2, one, one);
+    assert_true(om_gc_is_tracked(kept));
+    assert_int_equal(om_gc_collect(rt, 2), 0);
+    assert_false(om_gc_is_tracked(kept)); /* holds only atoms */
+    om_decref(kept);
+    om_decref(one);
+    om_decref(l);
+    /* l, t and empty; the first collection untracked the tuple of atoms */
+    assert_int_equal(om_gc_collect(rt, 2), 3);
+    om_runtime_free(rt);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_full_collection_reads_the_tables_not_the_heap),
+        cmocka_unit_test(an_incomplete_table_sends_a_full_collection_to_the_heap),
+        cmocka_unit_test(what_clear_cannot_free_stays_in_the_old_table),
+        cmocka_unit_test(what_saveall_keeps_stays_in_the_old_table),
+        cmocka_unit_test(item_layouts_are_checked),
+        cmocka_unit_test(cycles_through_lists_and_tuples),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
