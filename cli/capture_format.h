@@ -24,8 +24,9 @@
  * process started; the block's clock starts at base_us / unit), and
  * addresses are zigzag deltas from the previous address in the block, in
  * units of 16 bytes (every block objmem hands out is 16-byte aligned).  An
- * allocation costs 6 to 10 bytes before compression and a free 2 to 4; zstd
- * takes a steady program's capture to about a sixth of a byte an event.
+ * allocation costs 4 to 8 bytes before compression and a free 2 to 3
+ * (version 3); zstd takes a steady program's capture to about a twentieth
+ * of a byte an event.
  *
  * Stacks (version 2) are written with each allocation, as the difference
  * from the previous allocation's stack in the same block: how many outer
@@ -35,6 +36,15 @@
  * allocations of a thread mostly share all but one or two frames: a stack
  * costs two to five bytes, and the writer keeps no table and takes no lock.
  * Readers give each distinct stack an id.
+ *
+ * Version 3 packs the two fields almost every event spends a byte on: a
+ * record's first byte holds its type in the low 4 bits and its time delta
+ * in the high 4 (15: the delta follows as a varint; 0 for records without
+ * one), and an allocation's stack starts with one varint, pop << 4 | fresh
+ * (pop: the previous stack's inner frames that are not shared; fresh: the
+ * frames written below the shared ones, 15: the count follows as a
+ * varint).  On binary trees: 8.4 bytes for an allocation and its free
+ * before compression, against 11.4 in version 2, which readers still read.
  *
  * Order across threads is by time (time units); within a thread, by
  * position.  A reader sorts events by time, stably, which keeps each thread's
@@ -49,8 +59,10 @@
 
 #define CAP_MAGIC     "OBJMEMCP"
 #define CAP_MAGIC_LEN 8
-#define CAP_VERSION   2
-#define CAP_BLOCK_TAG 'B'
+#define CAP_VERSION   3
+/* The oldest version readers still read. */
+#define CAP_VERSION_MIN 2
+#define CAP_BLOCK_TAG   'B'
 /* The same block compressed with zstd (a writer built with libzstd uses it
  * whenever it saves space; a reader loads libzstd to read it). */
 #define CAP_PACKED_TAG 'Z'
@@ -67,7 +79,8 @@
 #define CAP_MAX_FRAMES 128
 
 enum cap_record {
-    CAP_ALLOC = 1,  /* dt, size, shared outer frames, n, n frames (deltas), addr delta */
+    CAP_ALLOC = 1,  /* dt, size, shared outer frames, n, n frames (deltas), addr delta;
+                     * version 3: dt, size, pop << 4 | fresh, frames, addr delta */
     CAP_FREE = 2,   /* dt, addr delta */
     CAP_STACK = 3,  /* version 1 only: id, n, n frames (zigzag deltas) */
     CAP_THREAD = 4, /* dt, os thread id */
@@ -80,6 +93,14 @@ enum cap_record {
 
 enum cap_unwinder { CAP_UNWIND_LIBUNWIND = 0, CAP_UNWIND_FRAMEPOINTER = 1 };
 
+/* Version 3's first byte of a record: type | dt << CAP_TYPE_BITS, with
+ * CAP_DT_ESCAPE meaning "dt follows as a varint"; a stack's count of fresh
+ * frames likewise, below CAP_FRESH_ESCAPE in the low bits of its varint. */
+#define CAP_TYPE_BITS    4
+#define CAP_TYPE_MASK    0x0fu
+#define CAP_DT_ESCAPE    15u
+#define CAP_FRESH_ESCAPE 15u
+
 /* ---- varints: 7 bits a byte, low first, top bit = more --------------------- */
 #define CAP_VARINT_MAX 10
 
@@ -91,6 +112,18 @@ static inline uint8_t *cap_put_varint(uint8_t *p, uint64_t v)
     }
     *p++ = (uint8_t)v;
     return p;
+}
+
+/* A version 3 record's first byte (and the time delta after it when it does
+ * not fit in the byte). */
+static inline uint8_t *cap_put_head(uint8_t *p, unsigned type, uint64_t dt)
+{
+    if (dt < CAP_DT_ESCAPE) {
+        *p++ = (uint8_t)(type | dt << CAP_TYPE_BITS);
+        return p;
+    }
+    *p++ = (uint8_t)(type | CAP_DT_ESCAPE << CAP_TYPE_BITS);
+    return cap_put_varint(p, dt);
 }
 
 static inline uint64_t cap_zigzag(int64_t v)

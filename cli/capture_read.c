@@ -22,12 +22,14 @@
 #define TEXT_OF(x)   #x
 #define EXPAND(x)    TEXT_OF(x)
 #define VERSION_TEXT EXPAND(CAP_VERSION)
+#define MIN_TEXT     EXPAND(CAP_VERSION_MIN)
 /* Distinct stacks a reader keeps apart; beyond, allocations get the empty
  * stack (id 0). */
 #define MAX_STACKS (1u << 26)
 
 typedef struct reader {
     cap_capture *c;
+    unsigned version; /* of the file: CAP_VERSION_MIN .. CAP_VERSION */
     size_t cap_events, cap_frames, cap_stacks, cap_maps, cap_samples;
     uint32_t *ids; /* stack ids by hash of their frames; 0 = empty slot */
     size_t id_slots;
@@ -144,13 +146,25 @@ typedef struct block_stack {
     uint64_t outer[CAP_MAX_FRAMES];
 } block_stack;
 
-/* An allocation's stack: shared outer frames, count, the frames below. */
+/* An allocation's stack: shared outer frames, count, the frames below
+ * (version 3: pop << 4 | fresh, [fresh], the frames below). */
 static int read_stack(reader *r, block_stack *b, const uint8_t *p, const uint8_t *end,
                       const uint8_t **next, uint32_t *id)
 {
     uint64_t keep, fresh, d, inner[CAP_MAX_FRAMES];
-    GET(keep);
-    GET(fresh);
+    if (r->version >= 3) {
+        GET(d);
+        uint64_t pop = d >> CAP_TYPE_BITS;
+        fresh = d & CAP_TYPE_MASK;
+        if (fresh == CAP_FRESH_ESCAPE)
+            GET(fresh);
+        if (pop > b->n)
+            return -1;
+        keep = b->n - pop;
+    } else {
+        GET(keep);
+        GET(fresh);
+    }
     if (keep > b->n || fresh > CAP_MAX_FRAMES - keep)
         return -1;
     for (uint64_t i = 0; i < fresh; i++) {
@@ -204,11 +218,30 @@ static int read_info(cap_capture *c, const uint8_t *p, const uint8_t *end, const
     return 0;
 }
 
+/* Version 3: the type and time delta packed in a record's first byte (the
+ * delta may follow as a varint).  *dt is 0 for a record that has none. */
+static int read_head(uint8_t *type, uint64_t *dt, const uint8_t **p, const uint8_t *end)
+{
+    uint8_t b = *type;
+    *type = b & CAP_TYPE_MASK;
+    *dt = b >> CAP_TYPE_BITS;
+    if (*dt == CAP_DT_ESCAPE && cap_get_varint(p, end, dt) < 0)
+        return -1;
+    return 0;
+}
+
+/* A record's time delta: in version 3, read with its first byte already. */
+#define GET_DT(v)                                                                                  \
+    do {                                                                                           \
+        if (r->version < 3)                                                                        \
+            GET(v);                                                                                \
+    } while (0)
+
 /* One block's payload.  Returns -1 on corruption. */
 static int read_block(reader *r, const uint8_t *p, const uint8_t *end)
 {
     cap_capture *c = r->c;
-    uint64_t thread, now, addr = 0, dt, v;
+    uint64_t thread, now, addr = 0, dt = 0, v;
     block_stack stack = {.n = 0};
     GET(thread);
     GET(now);
@@ -220,12 +253,15 @@ static int read_block(reader *r, const uint8_t *p, const uint8_t *end)
     while (p < end) {
         uint8_t type = *p++;
         cap_event *e;
+        dt = 0;
+        if (r->version >= 3 && read_head(&type, &dt, &p, end) < 0)
+            return -1;
         switch (type) {
         case CAP_ALLOC:
         case CAP_FREE:
             c->events = grow(c->events, &r->cap_events, c->n_events + 1, sizeof *c->events);
             e = &c->events[c->n_events];
-            GET(dt);
+            GET_DT(dt);
             now = (tick += dt) << CAP_TIME_SHIFT;
             e->time_us = now;
             e->size = 0;
@@ -244,13 +280,13 @@ static int read_block(reader *r, const uint8_t *p, const uint8_t *end)
             c->n_events++;
             break;
         case CAP_THREAD:
-            GET(dt);
+            GET_DT(dt);
             now = (tick += dt) << CAP_TIME_SHIFT;
             GET(v);
             break;
         case CAP_MEMORY:
             c->samples = grow(c->samples, &r->cap_samples, c->n_samples + 1, sizeof *c->samples);
-            GET(dt);
+            GET_DT(dt);
             now = (tick += dt) << CAP_TIME_SHIFT;
             c->samples[c->n_samples].time_us = now;
             GET(c->samples[c->n_samples].rss);
@@ -258,16 +294,16 @@ static int read_block(reader *r, const uint8_t *p, const uint8_t *end)
             c->n_samples++;
             break;
         case CAP_MAP:
-            if (read_map(r, p, end, &p) < 0)
+            if (dt || read_map(r, p, end, &p) < 0)
                 return -1;
             break;
         case CAP_INFO:
-            if (read_info(c, p, end, &p) < 0)
+            if (dt || read_info(c, p, end, &p) < 0)
                 return -1;
             break;
         case CAP_END:
         case CAP_MAPS:
-            GET(dt);
+            GET_DT(dt);
             now = (tick += dt) << CAP_TIME_SHIFT;
             if (type == CAP_END)
                 c->ended = 1;
@@ -357,9 +393,12 @@ static int parse(reader *r, const uint8_t *buf, size_t len)
     if (len < CAP_MAGIC_LEN + 1 || memcmp(buf, CAP_MAGIC, CAP_MAGIC_LEN) != 0)
         return fail(r, "%s: not an objmem capture (no %zu-byte magic at the start)", path,
                     CAP_MAGIC_LEN);
-    if (buf[CAP_MAGIC_LEN] != CAP_VERSION)
-        return fail(r, "%s: capture format version %zu; this objmem reads version " VERSION_TEXT,
+    if (buf[CAP_MAGIC_LEN] < CAP_VERSION_MIN || buf[CAP_MAGIC_LEN] > CAP_VERSION)
+        return fail(r,
+                    "%s: capture format version %zu; this objmem reads versions " MIN_TEXT
+                    " to " VERSION_TEXT,
                     path, buf[CAP_MAGIC_LEN]);
+    r->version = buf[CAP_MAGIC_LEN];
     const uint8_t *p = buf + CAP_MAGIC_LEN + 1, *end = buf + len;
     while (p < end) {
         size_t at = (size_t)(p - buf);

@@ -27,6 +27,18 @@
  *                                 |
  *                                 +--pl_on_alloc--> recorder --write--> capture
  *
+ * Speed.  malloc and free compile the heap's own inline paths (heap/fast.h:
+ * the pop from the thread heap's current pool, the push into an arena
+ * pool) instead of calling om_malloc / om_free, and leave everything else
+ * (a miss, a mode on, recording, a foreign pointer) to out-of-line helpers
+ * reached by a tail call, so their common case has no frame, no saved
+ * register and no PLT call (the library binds its own symbols:
+ * -Bsymbolic-functions).  Binary trees, preloaded, against mimalloc
+ * preloaded: 1.98x before, 1.53x after; the rest is the heap's own path.
+ * Their frames matter to the recorder: the library is built with frame
+ * pointers, and the functions that record pass theirs down (record()), where
+ * the unwinder starts.
+ *
  * Edge cases follow glibc: malloc(0) is a unique pointer, realloc(p, 0) frees
  * and returns NULL, memalign rounds an alignment that is not a power of two up
  * to one, aligned_alloc rejects it with EINVAL, posix_memalign returns the
@@ -93,15 +105,18 @@ static void *check_foreign(void *p, const char *what)
     return p;
 }
 
-static inline void *record(void *p, size_t size)
+/* entry: the frame of the exported function (or of malloc_rest, which
+ * malloc reaches by a jump), where the recorder's unwinding starts. */
+static inline void *record_at(void *p, size_t size, const void *entry)
 {
     if (OM_UNLIKELY(__atomic_load_n(&pl_active, __ATOMIC_RELAXED)) && p) {
         if (pl_sampling && (pl_sample_left -= (int64_t)size) > 0)
             return p; /* not sampled: the fast lane */
-        pl_on_alloc(p, size);
+        pl_on_alloc(p, size, entry);
     }
     return p;
 }
+#define record(p, size) record_at((p), (size), __builtin_frame_address(0))
 
 /* Before an owned block is freed or moved. */
 static inline void forget(void *p)
@@ -111,21 +126,78 @@ static inline void forget(void *p)
         pl_on_free(p);
 }
 
-PL_EXPORT void *malloc(size_t size)
+/* malloc's and free's common case, compiled in here from the heap's inline
+ * paths (heap/fast.h) instead of a call to om_malloc / om_free: the pop from
+ * the thread heap's current pool, the push of a block in an arena pool's
+ * first slot.  Everything else (a miss, a mode on, a large block, a block of
+ * another thread's pool) goes to om_* as before, which tries again. */
+static inline void *pop(size_t size)
 {
-    return record(om_malloc(size), size);
+    if (OM_LIKELY(!HP_LOAD(&hp_mode))) {
+        void *b = hp_pop(hp_tls_heap, size, false);
+        if (OM_LIKELY(b))
+            return b;
+    }
+    return om_malloc(size);
 }
 
-PL_EXPORT void free(void *p)
+/* The rest of malloc, out of line (as are the recorded frees below): the
+ * shells' common case then needs no frame and no saved registers, and
+ * reaches these by a tail call.  b: the block popped, or NULL. */
+static OM_NOINLINE void *malloc_rest(void *b, size_t size)
 {
-    if (!p)
+    if (!b)
+        b = om_malloc(size);
+    return record(b, size);
+}
+
+/* p is reserved (in objmem's memory): recorded, then freed. */
+static OM_NOINLINE void free_recorded(void *p)
+{
+    forget(p);
+    hp_pool *q = hp_slot_of(p);
+    if (OM_LIKELY(q)) {
+        hp_push(hp_tls_heap, q, p, false);
         return;
+    }
+    om_free(p);
+}
+
+static OM_NOINLINE void free_foreign(void *p)
+{
     if (OM_UNLIKELY(!reserved(p))) {
         __libc_free(check_foreign(p, "free"));
         return;
     }
-    forget(p);
-    om_free(p);
+    om_free(p); /* reserved, not in an arena pool's first slot */
+}
+
+PL_EXPORT void *malloc(size_t size)
+{
+    void *b = NULL;
+    if (OM_LIKELY(!HP_LOAD(&hp_mode))) {
+        b = hp_pop(hp_tls_heap, size, false);
+        if (OM_LIKELY(b != NULL) & !__atomic_load_n(&pl_active, __ATOMIC_RELAXED))
+            return b;
+    }
+    return malloc_rest(b, size);
+}
+
+PL_EXPORT void free(void *p)
+{
+    if (OM_UNLIKELY(__atomic_load_n(&pl_active, __ATOMIC_RELAXED))) {
+        if (p && reserved(p)) {
+            free_recorded(p);
+            return;
+        }
+    }
+    hp_pool *q = hp_slot_of(p); /* NULL for NULL: the registry has no page 0 */
+    if (OM_LIKELY(q)) {
+        hp_push(hp_tls_heap, q, p, false);
+        return;
+    }
+    if (p)
+        free_foreign(p);
 }
 
 PL_EXPORT void cfree(void *p)
@@ -141,7 +213,7 @@ PL_EXPORT void *calloc(size_t count, size_t size)
 PL_EXPORT void *realloc(void *p, size_t size)
 {
     if (!p)
-        return record(om_malloc(size), size);
+        return record(pop(size), size);
     if (OM_UNLIKELY(!reserved(p)))
         return __libc_realloc(check_foreign(p, "realloc"), size);
     if (OM_LIKELY(!__atomic_load_n(&pl_active, __ATOMIC_RELAXED)))

@@ -1,6 +1,7 @@
 /*
  * preload/clock.c: the recorder's clock, microseconds since the capture
- * started, read once per event.
+ * started, read once per event (once per few events while the capture has
+ * one thread: record.c's event_now).
  *
  * Strategy.  clock_gettime through the vDSO costs 20 to 30 ns, a seventh of
  * what recording an event with full stacks used to cost; the CPU's time-stamp

@@ -7,6 +7,8 @@
  *     record.c    the recorder: per-thread buffers of events, blocks handed to
  *                 write(2), memory samples, fork and thread exit
  *     stacks.c    native stacks (libunwind or frame pointers)
+ *     unwind.c    the cached unwinder: rules learned from libunwind, and
+ *                 the outer frames shared with the previous stack
  *     clock.c     the recorder's clock (time-stamp counter, scaled)
  *     process.c   the capture file's name, module maps, dlopen / exec / _exit
  *                 interposers, the start-up constructor
@@ -61,7 +63,10 @@ static inline bool pl_maybe_sampled(const void *p)
 /* A thread's recorder state.  Lives in memory from mmap, never the heap. */
 typedef struct pl_thread pl_thread;
 
-OM_INTERNAL void pl_on_alloc(void *p, size_t size);
+/* entry: the frame of the malloc family's function that the program called
+ * (this library is built with frame pointers): the stack's walk starts at
+ * its return address. */
+OM_INTERNAL void pl_on_alloc(void *p, size_t size, const void *entry);
 OM_INTERNAL void pl_on_free(void *p);
 
 /* Starts recording into the file named by the environment (process.c calls
@@ -112,12 +117,77 @@ static inline uint64_t pl_now_us(void)
     return (om_now_ns() - pl_clock_ns0) / 1000u;
 }
 
+/* ---- unwind.c: the cached unwinder --------------------------------------------- */
+/* How to find the caller of a frame whose pc is `ip`, learned once from
+ * libunwind (see unwind.c).  kind: PL_RULE_*; cfa: the caller's stack
+ * pointer minus this frame's (PL_RULE_SP); rbp: where the caller's rbp is
+ * saved, relative to that (0: not saved, rbp is unchanged). */
+enum { PL_RULE_SP = 1, PL_RULE_FP = 2, PL_RULE_END = 3, PL_RULE_SLOW = 4 };
+typedef struct pl_rule {
+    uintptr_t ip; /* 0: an empty slot */
+    int32_t cfa;
+    int16_t rbp;
+    uint8_t kind;
+} pl_rule;
+/* Rules a thread keeps (a power of two); past three quarters full the table
+ * starts again empty.  16 bytes each: 256 KiB a thread (of address space;
+ * pages are touched as rules land on them).  gcc compiling a 300-function
+ * file meets a few thousand return addresses. */
+#define PL_RULE_BITS  14
+#define PL_RULE_SLOTS (1u << PL_RULE_BITS)
+/* One frame of the previous stack: its pc, stack pointer and rbp, and the
+ * slot its caller's rbp was read from (0: none, rbp unchanged).  uses_bp:
+ * the step to its caller reads rbp (a frame-pointer rule, or libunwind's);
+ * bp_matters: this step or one further out does, so rbp values from here
+ * out must be checked (else only the return addresses decide the frames). */
+typedef struct pl_frame {
+    uintptr_t ip, sp, bp, bp_slot;
+    bool uses_bp, bp_matters;
+} pl_frame;
+#define PL_FRAMES_CAP (CAP_MAX_FRAMES + 8)
+/* A thread's unwinder: its rules and its previous stack, outermost frame
+ * first (prev[0]).  Owned by the thread; lives in its pl_thread. */
+typedef struct pl_unwind {
+    uintptr_t stack_lo, stack_hi; /* the thread's stack; hi 0: unknown */
+    uint32_t epoch;               /* pl_unwind_epoch when the rules were learned */
+    uint32_t rules_used;
+    int prev_n;         /* frames in prev */
+    bool prev_complete; /* prev reaches the outermost frame (not cut at max) */
+    /* statistics: captures, captures that reused outer frames, rules learned
+     * (one libunwind step each), whole walks by libunwind */
+    uint64_t walks, reused, learned, slow_walks;
+    pl_frame prev[PL_FRAMES_CAP];
+    pl_rule rules[PL_RULE_SLOTS];
+} pl_unwind;
+/* Bumped when code may have been mapped or unmapped (dlopen): every thread
+ * forgets its rules at its next capture. */
+OM_INTERNAL extern uint32_t pl_unwind_epoch;
+/* The return addresses of the caller's stack outside this library, innermost
+ * first, at most max of them, into frames[].  Returns how many.  *shared:
+ * how many outermost of them are known to be those of the thread's previous
+ * capture (0 when unknown).  entry: a frame of this library on the way from
+ * the program's call (pl_on_alloc's), where the walk starts.  inner_only:
+ * the caller needs only the frames that are not shared (frames[0 .. n -
+ * *shared)); the others are left unwritten. */
+OM_INTERNAL int pl_unwind_capture(pl_unwind *u, uintptr_t *frames, int max, int *shared,
+                                  const void *entry, bool inner_only);
+
 /* ---- stacks.c --------------------------------------------------------------- */
 /* Fills frames[] with the return addresses of the caller's stack, leaving out
- * the frames inside this library.  Returns how many. */
-OM_INTERNAL int pl_stack_capture(uintptr_t *frames, int max, int unwinder, uintptr_t stack_hi);
+ * the frames inside this library.  Returns how many.  u: the thread's
+ * unwinder state (its stack bounds, for both unwinders).  *shared, entry and
+ * inner_only: as for pl_unwind_capture (*shared -1: the unwinder cannot
+ * tell, and every frame is written). */
+OM_INTERNAL int pl_stack_capture(uintptr_t *frames, int max, int unwinder, pl_unwind *u,
+                                 int *shared, const void *entry, bool inner_only);
 /* Records the address range of this library's code (called once at start). */
 OM_INTERNAL void pl_stacks_init(void);
+/* This library's code: [pl_self_lo, pl_self_hi). */
+OM_INTERNAL extern uintptr_t pl_self_lo, pl_self_hi;
+static inline bool pl_in_self(uintptr_t pc)
+{
+    return pc >= pl_self_lo && pc < pl_self_hi;
+}
 
 /* ---- process.c -------------------------------------------------------------- */
 /* Opens this process's capture file (O_APPEND), moving aside an older file of

@@ -234,6 +234,9 @@ PL_EXPORT void *dlopen(const char *file, int mode)
 {
     if (!real_dlopen)
         real_dlopen = (void *(*)(const char *, int))dlsym(RTLD_NEXT, "dlopen");
+    /* new code may land where closed code was: the unwinder's rules go (its
+     * constructors allocate before pl_record_maps below runs) */
+    __atomic_add_fetch(&pl_unwind_epoch, 1, __ATOMIC_RELAXED);
     void *h = real_dlopen(file, mode);
     if (h)
         pl_record_maps();

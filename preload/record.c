@@ -5,9 +5,9 @@
  * mmap (never from the heap it is watching) into which it encodes its events
  * as varints.  When the buffer is nearly full, or its first event is more
  * than a second old, the thread wraps it as one block and hands it to
- * write(2) on the capture, opened O_APPEND: one system call per ~25,000
- * events, no lock, and the file always ends on a whole block (see
- * cli/capture_format.h).
+ * write(2) on the capture, opened O_APPEND: one system call per ~35,000
+ * events (binary trees: 4.5 bytes an allocation, 2.5 a free), no lock, and
+ * the file always ends on a whole block (see cli/capture_format.h).
  *
  *     thread 1: [ev ev ev ev ...]--write-->+
  *     thread 2: [ev ev ...]------write---->+--> capture: hdr B B B B B ...
@@ -15,7 +15,9 @@
  *
  * An allocation event is its time, size, address and stack; the stack is
  * written as its difference from the thread's previous one (stacks.c), so
- * the recorder keeps no table of stacks and takes no lock.
+ * the recorder keeps no table of stacks and takes no lock.  The default
+ * unwinder (unwind.c) already knows how many outer frames the stack shares
+ * with the previous one, and hands over only the others.
  * A free is its time and address.
  *
  * Sampling (OBJMEM_PRELOAD_SAMPLE = N > 0) keeps one allocation per N bytes
@@ -33,7 +35,8 @@
  * makes those inner calls plain allocations, unrecorded.
  *
  * Time: the clock of clock.c, written in units of CAP_TIME_UNIT_US, each
- * thread's times never going backwards.
+ * thread's times never going backwards; while the capture has one thread,
+ * not read at every event (event_now).
  *
  * Fork: the prepare handler takes the recorder's lock; the child bumps the
  * generation, which makes its one thread start a fresh buffer (and so a fresh
@@ -48,6 +51,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "objmem/heap.h"
@@ -55,17 +59,18 @@
 
 #ifdef OM_PRELOAD_ZSTD
 #include <zstd.h>
-/* zstd level 3: on binary trees' events, 8% smaller captures than level 1
- * for under half a percent more of the recorder's time (zstd is 4 to 5% of
- * it either way, far less than the unwinding). */
-#define PL_ZSTD_LEVEL 3
+/* zstd level 1: on binary trees' events (version 3), twice level 3's speed
+ * (about 1.5 GB/s against 0.8) for captures 2% larger; with the unwinding
+ * cheap (unwind.c), level 3 had become a fifth of the recorder's time. */
+#define PL_ZSTD_LEVEL 1
 #endif
 
 /* Buffer of one thread; a block must fit under CAP_BLOCK_MAX.  Each block is
  * compressed alone, so larger blocks give zstd more to match: binary trees
- * (depth 14) makes a 0.61 MB capture with 64 KiB, 0.40 MB with 128 KiB, 0.32
- * MB with 256 KiB.  But a killed program loses its threads' unwritten
- * buffers: 128 KiB (about 25,000 events) is the compromise. */
+ * (depth 14, version 2) made a 0.61 MB capture with 64 KiB, 0.40 MB with
+ * 128 KiB, 0.32 MB with 256 KiB (version 3: 0.27 MB with 128 KiB, 0.20 MB
+ * with 256 KiB).  But a killed program loses its threads' unwritten
+ * buffers: 128 KiB (about 35,000 events) is the compromise. */
 #define PL_BUF_BYTES (128u * 1024)
 /* Room in front of the payload for the tag and the length varint. */
 #define PL_HEAD 16u
@@ -90,11 +95,17 @@ struct pl_thread {
     uint64_t last_frame; /* previous frame written in the block */
     size_t len;          /* payload bytes in the open block; 0 = no block open */
     uint64_t rng;
-    uintptr_t stack_lo, stack_hi; /* this thread's stack, for frame-pointer walks */
+    uint64_t clock_us;     /* the last exact reading of the clock (event_now) */
+    uint64_t clock_coarse; /* the coarse clock then */
+    uint32_t clock_left;   /* events that may still reuse clock_us */
+    uint32_t clock_every;  /* events between exact readings */
     /* The previous allocation's stack in the block, outermost frame first:
-     * an allocation writes only the frames below those it shares with it. */
+     * an allocation writes only the frames below those it shares with it.
+     * (prev_frames only for the frame-pointer unwinder; unwind.c keeps its
+     * own.) */
     int prev_n;
     uintptr_t prev_frames[CAP_MAX_FRAMES];
+    pl_unwind unwind; /* the unwinder's rules and previous stack; its stack bounds */
     uint8_t buf[PL_BUF_BYTES];
 };
 
@@ -173,8 +184,7 @@ static void begin_block(pl_thread *t, uint64_t now)
     t->prev_n = 0;
 }
 
-/* Room for one record of at most `need` bytes at time `now`. */
-static uint8_t *reserve(pl_thread *t, size_t need, uint64_t now)
+static OM_NOINLINE uint8_t *reserve_block(pl_thread *t, size_t need, uint64_t now)
 {
     if (t->len && (PL_HEAD + t->len + need > PL_BUF_BYTES || now - t->base_us > PL_BLOCK_AGE_US))
         flush(t);
@@ -183,17 +193,28 @@ static uint8_t *reserve(pl_thread *t, size_t need, uint64_t now)
     return t->buf + PL_HEAD + t->len;
 }
 
+/* Room for one record of at most `need` bytes at time `now`: in the open
+ * block, or in a new one when it is full or old. */
+static inline uint8_t *reserve(pl_thread *t, size_t need, uint64_t now)
+{
+    if (OM_LIKELY(t->len && PL_HEAD + t->len + need <= PL_BUF_BYTES &&
+                  now - t->base_us <= PL_BLOCK_AGE_US))
+        return t->buf + PL_HEAD + t->len;
+    return reserve_block(t, need, now);
+}
+
 static void commit(pl_thread *t, uint8_t *end)
 {
     t->len = (size_t)(end - (t->buf + PL_HEAD));
 }
 
-static uint8_t *put_dt(pl_thread *t, uint8_t *p, uint64_t now)
+/* A record's first byte: its type and its time delta (capture_format.h). */
+static uint8_t *put_head(pl_thread *t, uint8_t *p, unsigned type, uint64_t now)
 {
     uint64_t tick = now >> CAP_TIME_SHIFT;
     uint64_t dt = tick > t->last_tick ? tick - t->last_tick : 0;
     t->last_tick = tick > t->last_tick ? tick : t->last_tick;
-    return cap_put_varint(p, dt);
+    return cap_put_head(p, type, dt);
 }
 
 static uint8_t *put_addr(pl_thread *t, uint8_t *p, const void *addr)
@@ -210,6 +231,58 @@ static uint8_t *put_string(uint8_t *p, const char *s, size_t max)
     p = cap_put_varint(p, n);
     memcpy(p, s, n);
     return p + n;
+}
+
+/* ---- event times ----------------------------------------------------------------- */
+/* Reading the time-stamp counter costs a fifth to a third of recording an
+ * event on a virtual machine (30 to 50 ns there).  While the capture has one
+ * thread, where the file's order is the order of events and times only place
+ * them on the timeline, an event may take the thread's last reading instead,
+ * as long as the coarse clock (the kernel's tick, read from the vDSO without
+ * the counter) has not moved and fewer than clock_every events went by.
+ * clock_every adapts so that that many events take about PL_CLOCK_STALE_US:
+ * times are then late by at most that in a steady stream, and by at most one
+ * tick (1 to 4 ms) when a burst of events gives way to a slow trickle.  With
+ * two threads or more, every event reads the counter (their order across
+ * threads comes from the times).  Binary trees (depth 14, full stacks, a
+ * loaded 2-core machine): 0.56 s with a reading at every event, 0.28 to
+ * 0.32 s with this. */
+#define PL_CLOCK_STALE_US  2u
+#define PL_CLOCK_EVERY_MAX 64u
+
+static uint64_t coarse_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static OM_NOINLINE uint64_t event_now_exact(pl_thread *t, uint64_t coarse)
+{
+    uint64_t now = pl_now_us(), span = now - t->clock_us;
+    uint32_t k = t->clock_every ? t->clock_every : 1;
+    if (span < PL_CLOCK_STALE_US)
+        k = k * 2 > PL_CLOCK_EVERY_MAX ? PL_CLOCK_EVERY_MAX : k * 2;
+    else if (span > 2 * PL_CLOCK_STALE_US)
+        k = k / 2 ? k / 2 : 1;
+    t->clock_every = k;
+    t->clock_left = k - 1;
+    t->clock_us = now;
+    t->clock_coarse = coarse;
+    return now;
+}
+
+/* The time of an event of thread t (see above). */
+static inline uint64_t event_now(pl_thread *t)
+{
+    if (OM_UNLIKELY(__atomic_load_n(&next_thread_index, __ATOMIC_RELAXED) > 1))
+        return pl_now_us();
+    uint64_t coarse = coarse_now();
+    if (OM_LIKELY(t->clock_left && coarse == t->clock_coarse)) {
+        t->clock_left--;
+        return t->clock_us;
+    }
+    return event_now_exact(t, coarse);
 }
 
 /* ---- memory samples: RSS from /proc/self/statm, the heap's committed bytes -- */
@@ -236,8 +309,7 @@ static void record_memory(pl_thread *t, uint64_t now)
     om_heap_stats stats;
     om_heap_get_stats(&stats);
     uint8_t *p = reserve(t, 3 * CAP_VARINT_MAX + 1, now);
-    *p++ = CAP_MEMORY;
-    p = put_dt(t, p, now);
+    p = put_head(t, p, CAP_MEMORY, now);
     p = cap_put_varint(p, read_rss());
     p = cap_put_varint(p, stats.committed);
     commit(t, p);
@@ -324,8 +396,7 @@ static void record_thread(pl_thread *t)
 {
     uint64_t now = pl_now_us();
     uint8_t *p = reserve(t, 2 * CAP_VARINT_MAX + 1, now);
-    *p++ = CAP_THREAD;
-    p = put_dt(t, p, now);
+    p = put_head(t, p, CAP_THREAD, now);
     p = cap_put_varint(p, (uint64_t)syscall(SYS_gettid));
     commit(t, p);
 }
@@ -337,6 +408,7 @@ static void reset_thread(pl_thread *t)
     t->index = __atomic_fetch_add(&next_thread_index, 1, __ATOMIC_RELAXED);
     t->len = 0;
     t->last_tick = 0; /* a forked child's clock starts again */
+    t->clock_us = t->clock_left = 0;
     t->rng = om_random_seed();
     record_thread(t);
 }
@@ -349,8 +421,8 @@ static void find_stack(pl_thread *t)
     if (pthread_getattr_np(pthread_self(), &attr) != 0)
         return;
     if (pthread_attr_getstack(&attr, &lo, &size) == 0) {
-        t->stack_lo = (uintptr_t)lo;
-        t->stack_hi = (uintptr_t)lo + size;
+        t->unwind.stack_lo = (uintptr_t)lo;
+        t->unwind.stack_hi = (uintptr_t)lo + size;
     }
     pthread_attr_destroy(&attr);
 }
@@ -373,11 +445,9 @@ static int open_file(void);
 /* The calling thread's state, set up on first use and after a fork (whose
  * child opens its capture here, once the heap's own fork handlers have run:
  * the memory sample reads the heap's statistics under its lock). */
-static pl_thread *get_self(void)
+static OM_NOINLINE pl_thread *get_self_slow(void)
 {
     pl_thread *t = self;
-    if (OM_LIKELY(t && t->generation == __atomic_load_n(&cap_generation, __ATOMIC_RELAXED)))
-        return t;
     if (t)
         reset_thread(t);
     else
@@ -388,6 +458,14 @@ static pl_thread *get_self(void)
             __atomic_store_n(&pl_active, 0, __ATOMIC_RELAXED);
     }
     return t;
+}
+
+static inline pl_thread *get_self(void)
+{
+    pl_thread *t = self;
+    if (OM_LIKELY(t && t->generation == __atomic_load_n(&cap_generation, __ATOMIC_RELAXED)))
+        return t;
+    return get_self_slow();
 }
 
 /* pthread key destructor: the thread is ending. */
@@ -408,27 +486,38 @@ static void end_thread(void *arg)
 
 /* ---- events ------------------------------------------------------------------- */
 /* Writes a stack as its difference from the thread's previous one in the
- * block: varint shared outer frames, varint count, the frames below them
- * (innermost first, zigzag deltas).  At most (n + 2) varints; afterwards the
- * previous stack is this one. */
-static uint8_t *put_stack(pl_thread *t, uint8_t *p, const uintptr_t *frames, int n)
+ * block: one varint, pop << 4 | fresh (the previous stack's inner frames not
+ * shared, the frames written; fresh 15: the count follows), then the fresh
+ * frames (innermost first, zigzag deltas).  At most (n + 2) varints;
+ * afterwards the previous stack is this one.  shared >= 0: the unwinder
+ * says how many outer frames this stack shares with the thread's previous
+ * one (the block's, unless the block is new) and filled only the others;
+ * -1: compare. */
+static uint8_t *put_stack(pl_thread *t, uint8_t *p, const uintptr_t *frames, int n, int shared)
 {
-    int keep = 0;
-    while (keep < n && keep < t->prev_n && t->prev_frames[keep] == frames[n - 1 - keep])
-        keep++;
-    p = cap_put_varint(p, (uint64_t)keep);
-    p = cap_put_varint(p, (uint64_t)(n - keep));
+    int keep = 0, before = t->prev_n;
+    if (shared >= 0) {
+        keep = before ? shared : 0;
+    } else {
+        while (keep < n && keep < before && t->prev_frames[keep] == frames[n - 1 - keep])
+            keep++;
+        for (int j = keep; j < n; j++)
+            t->prev_frames[j] = frames[n - 1 - j];
+    }
+    t->prev_n = n;
+    uint64_t fresh = (uint64_t)(n - keep), pop = (uint64_t)(before - keep);
+    p = cap_put_varint(p, pop << CAP_TYPE_BITS |
+                              (fresh < CAP_FRESH_ESCAPE ? fresh : CAP_FRESH_ESCAPE));
+    if (fresh >= CAP_FRESH_ESCAPE)
+        p = cap_put_varint(p, fresh);
     for (int i = 0; i < n - keep; i++) {
         p = cap_put_varint(p, cap_zigzag((int64_t)(frames[i] - t->last_frame)));
         t->last_frame = frames[i];
     }
-    for (int j = keep; j < n; j++)
-        t->prev_frames[j] = frames[n - 1 - j];
-    t->prev_n = n;
     return p;
 }
 
-void pl_on_alloc(void *p, size_t size)
+void pl_on_alloc(void *p, size_t size, const void *entry)
 {
     if (busy)
         return;
@@ -447,14 +536,17 @@ void pl_on_alloc(void *p, size_t size)
             pl_sample_left += (int64_t)next_sample_gap(t) + 1;
         sampled_insert(p);
     }
+    /* Room first: a new block forgets the previous stack, and the unwinder
+     * must know whether the shared outer frames are needed. */
+    uint64_t now = event_now(t);
+    uint8_t *q = reserve(t, (size_t)(opt_depth + 5) * CAP_VARINT_MAX + 1, now);
     uintptr_t frames[CAP_MAX_FRAMES];
-    int n = pl_stack_capture(frames, (int)opt_depth, (int)opt_unwinder, t->stack_hi);
-    uint64_t now = pl_now_us();
-    uint8_t *q = reserve(t, (size_t)(n + 5) * CAP_VARINT_MAX + 1, now);
-    *q++ = CAP_ALLOC;
-    q = put_dt(t, q, now);
+    int shared;
+    int n = pl_stack_capture(frames, (int)opt_depth, (int)opt_unwinder, &t->unwind, &shared, entry,
+                             t->prev_n != 0);
+    q = put_head(t, q, CAP_ALLOC, now);
     q = cap_put_varint(q, size);
-    q = put_stack(t, q, frames, n);
+    q = put_stack(t, q, frames, n, shared);
     q = put_addr(t, q, p);
     commit(t, q);
     maybe_record_memory(t, now);
@@ -470,10 +562,9 @@ void pl_on_free(void *p)
     pl_thread *t = get_self();
     if (!t || (opt_sample > 0 && !sampled_remove(p)))
         goto out;
-    uint64_t now = pl_now_us();
+    uint64_t now = event_now(t);
     uint8_t *q = reserve(t, 2 * CAP_VARINT_MAX + 1, now);
-    *q++ = CAP_FREE;
-    q = put_dt(t, q, now);
+    q = put_head(t, q, CAP_FREE, now);
     q = put_addr(t, q, p);
     commit(t, q);
 out:
@@ -531,13 +622,13 @@ void pl_record_maps(void)
 {
     if (!__atomic_load_n(&pl_active, __ATOMIC_RELAXED) || busy)
         return;
+    __atomic_add_fetch(&pl_unwind_epoch, 1, __ATOMIC_RELAXED); /* new code: rules again */
     busy = 1;
     pl_thread *t = get_self();
     if (t) {
         uint64_t now = pl_now_us();
         uint8_t *p = reserve(t, CAP_VARINT_MAX + 1, now);
-        *p++ = CAP_MAPS;
-        commit(t, put_dt(t, p, now));
+        commit(t, put_head(t, p, CAP_MAPS, now));
         pl_read_maps(emit_raw, t);
     }
     busy = 0;
@@ -561,8 +652,7 @@ static int open_file(void)
     if (t) {
         record_info(t);
         uint8_t *p = reserve(t, CAP_VARINT_MAX + 1, pl_now_us());
-        *p++ = CAP_MAPS;
-        commit(t, put_dt(t, p, pl_now_us()));
+        commit(t, put_head(t, p, CAP_MAPS, pl_now_us()));
         pl_read_maps(emit_raw, t);
         record_memory(t, pl_now_us());
         flush(t);
@@ -665,8 +755,7 @@ void pl_record_finish(int stop)
         uint64_t now = pl_now_us();
         record_memory(t, now);
         uint8_t *p = reserve(t, CAP_VARINT_MAX + 1, now);
-        *p++ = CAP_END;
-        commit(t, put_dt(t, p, now));
+        commit(t, put_head(t, p, CAP_END, now));
         flush(t);
     }
     if (stop)

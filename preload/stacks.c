@@ -2,9 +2,10 @@
  * preload/stacks.c: native stacks, and how they are written.
  *
  * Capture.  Two unwinders:
- *   - libunwind's unw_backtrace (default): reads the DWARF call-frame
- *     information, so it walks code built without frame pointers (all of
- *     Debian's libraries); libunwind caches what it learns per address.
+ *   - the DWARF call-frame information (default), for code built without
+ *     frame pointers (all of Debian's libraries): libunwind reads it, and
+ *     unwind.c turns what it learns into per-address rules that it applies
+ *     itself, reusing the outer frames that the previous stack shares.
  *   - frame pointers (OBJMEM_PRELOAD_UNWIND=1): follows the rbp chain, a few
  *     nanoseconds a frame, right only for code built with
  *     -fno-omit-frame-pointer.  Every step is checked to stay between the
@@ -27,7 +28,7 @@
 
 #include "preload.h"
 
-static uintptr_t self_lo, self_hi; /* this library's code */
+uintptr_t pl_self_lo, pl_self_hi; /* this library's code */
 
 /* ---- this library's address range -------------------------------------------- */
 static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
@@ -40,8 +41,8 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
             continue;
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
         if (probe >= lo && probe < lo + ph->p_memsz) {
-            self_lo = lo;
-            self_hi = lo + ph->p_memsz;
+            pl_self_lo = lo;
+            pl_self_hi = lo + ph->p_memsz;
             return 1;
         }
     }
@@ -78,14 +79,17 @@ static OM_NOINLINE int walk_frame_pointers(uintptr_t *out, int max, uintptr_t hi
     return n;
 }
 
-int pl_stack_capture(uintptr_t *frames, int max, int unwinder, uintptr_t stack_hi)
+int pl_stack_capture(uintptr_t *frames, int max, int unwinder, pl_unwind *u, int *shared,
+                     const void *entry, bool inner_only)
 {
+    if (unwinder != CAP_UNWIND_FRAMEPOINTER)
+        return pl_unwind_capture(u, frames, max, shared, entry, inner_only);
+    *shared = -1;
     uintptr_t raw[CAP_MAX_FRAMES + 8];
     int want = max + 8 > (int)OM_ARRAY_LEN(raw) ? (int)OM_ARRAY_LEN(raw) : max + 8;
-    int n = unwinder == CAP_UNWIND_FRAMEPOINTER ? walk_frame_pointers(raw, want, stack_hi)
-                                                : unw_backtrace((void **)raw, want);
+    int n = walk_frame_pointers(raw, want, u->stack_hi);
     int skip = 0;
-    while (skip < n && raw[skip] >= self_lo && raw[skip] < self_hi)
+    while (skip < n && pl_in_self(raw[skip]))
         skip++;
     int keep = n - skip < max ? n - skip : max;
     memcpy(frames, raw + skip, (size_t)keep * sizeof *frames);

@@ -10,8 +10,9 @@
  *
  * Arguments pick extra behaviour: "leak=N", "crash" (SIGSEGV at the end),
  * "kill" (SIGKILL at the end), "fork" (a child also leaks), "big" (100 MiB in
- * 1000-byte blocks, for sampling), anything else is ignored (the HTML test
- * passes a string with markup in it).
+ * 1000-byte blocks, for sampling), "shapes" (stacks that the recorder's
+ * cached unwinder must tell apart, see shapes()), anything else is ignored
+ * (the HTML test passes a string with markup in it).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -72,6 +73,77 @@ NOINLINE static void big(void)
     }
 }
 
+/* ---- shapes: built without frame pointers (the unwinder's rules that
+ * find the caller from the stack pointer), except where said. */
+#define NO_FP __attribute__((noinline, optimize("omit-frame-pointer")))
+
+NO_FP static void *shape_leaf(size_t n)
+{
+    void *p = malloc(n);
+    sink = p;
+    return p;
+}
+
+/* The same frame sizes, so shape_leaf's frame lands at the same place with
+ * the same pc under both: only the return address above it differs. */
+NO_FP static void shape_a(void)
+{
+    free(shape_leaf(100));
+    sink = NULL;
+}
+
+NO_FP static void shape_b(void)
+{
+    free(shape_leaf(200));
+    sink = NULL;
+}
+
+NO_FP static void deep_leaf(void)
+{
+    free(shape_leaf(300));
+    sink = NULL;
+}
+
+NO_FP static int deep(int n)
+{
+    volatile int level = n; /* a frame at every level: no loop, no tail call */
+    if (n == 0) {
+        deep_leaf();
+        return 0;
+    }
+    return deep(n - 1) + 1 + (level - n);
+}
+
+NO_FP static void signal_leaf(void)
+{
+    free(shape_leaf(400));
+    sink = NULL;
+}
+
+static volatile int signals_seen;
+
+static void on_usr1(int sig)
+{
+    signal_leaf();
+    signals_seen += sig != 0; /* not a tail call: the handler's frame stays */
+}
+
+/* shape_a and shape_b in turn (1000 each: 100 and 200 bytes), a recursion
+ * 100 deep past the 64 frames kept (50 times 300 bytes), an allocation in a
+ * signal handler (10 times 400 bytes), each next to the others' stacks. */
+NOINLINE static void shapes(void)
+{
+    signal(SIGUSR1, on_usr1);
+    for (int i = 0; i < 1000; i++) {
+        shape_a();
+        shape_b();
+        if (i % 20 == 0 && deep(100) != 100)
+            abort();
+        if (i % 100 == 0)
+            raise(SIGUSR1);
+    }
+}
+
 int main(int argc, char **argv)
 {
     int leak = 100, crash = 0, kill_self = 0, child = 0;
@@ -86,6 +158,8 @@ int main(int argc, char **argv)
             child = 1;
         else if (!strcmp(argv[i], "big"))
             big();
+        else if (!strcmp(argv[i], "shapes"))
+            shapes();
     }
     leak_some(leak);
     temp_loop();

@@ -55,12 +55,12 @@ static void real_capture_cut_anywhere(void **state)
     (void)state;
     PT_REQUIRE_PRELOAD();
     assert_int_equal(pt_runf(out, sizeof out,
-                             "cd '%s' && timeout 60 '%s' run -q -o real.cap -- '%s'", dir,
+                             "cd '%s' && timeout 60 '%s' run -q -o real.cap -- '%s' big", dir,
                              pt_objmem(), pt_helper("known")),
                      0);
     assert_int_equal(pt_runf(out, sizeof out, "cd '%s' && stat -c %%s real.cap", dir), 0);
     long size = atol(out);
-    assert_true(size > 1500); /* whole blocks of events to cut through (about 2.5 KB) */
+    assert_true(size > 1500); /* whole blocks of events to cut through (about 3 KB, 8 blocks) */
     for (long cut = 5; cut < size; cut += size / 37) {
         int rc = pt_runf(out, sizeof out,
                          "cd '%s' && head -c %ld real.cap > cut.cap && timeout 20 '%s' report -q "

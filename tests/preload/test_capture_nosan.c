@@ -134,7 +134,8 @@ static void killed_program_leaves_a_report(void **state)
 {
     (void)state;
     PT_REQUIRE_PRELOAD();
-    assert_int_equal(record("killed.cap", "", "kill"), 128 + 9);
+    /* "big" first: enough events to fill whole blocks before the kill */
+    assert_int_equal(record("killed.cap", "", "big kill"), 128 + 9);
     assert_int_equal(pt_runf(out, sizeof out,
                              "cd '%s' && '%s' report -q --json k.json killed.cap 2>&1", dir,
                              pt_objmem()),
@@ -163,6 +164,39 @@ static void frame_pointer_unwinder(void **state)
                              dir, pt_objmem()),
                      0);
     assert_int_equal(folded_bytes("fp.folded", "leak_some"), 100000);
+}
+
+/* The stacks of helper_known's shapes(): under two callers in turn, the
+ * same frame at the same place; recursion deeper than the frames kept; a
+ * signal handler.  The default unwinder reuses outer frames of the previous
+ * stack only when they are unchanged (preload/unwind.c): each must come out
+ * as its own. */
+static void cached_unwinder_tells_stacks_apart(void **state)
+{
+    (void)state;
+    PT_REQUIRE_PRELOAD();
+    assert_int_equal(record("shapes.cap", "", "shapes"), 0);
+    assert_int_equal(pt_runf(out, sizeof out,
+                             "cd '%s' && '%s' report -q --folded shapes.folded shapes.cap", dir,
+                             pt_objmem()),
+                     0);
+    assert_int_equal(folded_bytes("shapes.folded", "shapes;shape_a;shape_leaf"), 1000 * 100);
+    assert_int_equal(folded_bytes("shapes.folded", "shapes;shape_b;shape_leaf"), 1000 * 200);
+    assert_int_equal(folded_bytes("shapes.folded", "deep;deep_leaf;shape_leaf"), 50 * 300);
+    assert_int_equal(folded_bytes("shapes.folded", "on_usr1;signal_leaf;shape_leaf"), 10 * 400);
+    /* past the signal frame, the interrupted code: the stack goes on to shapes */
+    assert_int_equal(pt_runf(out, sizeof out,
+                             "cd '%s' && grep -c ';shapes;.*on_usr1;signal_leaf;shape_leaf ' "
+                             "shapes.folded",
+                             dir),
+                     0);
+    /* 64 frames kept of the recursion's 100-odd: all but the leaf's three are deep */
+    assert_int_equal(pt_runf(out, sizeof out,
+                             "cd '%s' && grep ';deep_leaf;shape_leaf ' shapes.folded | head -1 | "
+                             "tr ';' '\\n' | grep -c '^deep$'",
+                             dir),
+                     0);
+    assert_int_equal(atoi(out), 62);
 }
 
 static void diff_shows_what_grew(void **state)
@@ -230,6 +264,7 @@ int main(void)
         cmocka_unit_test(killed_program_leaves_a_report),
         cmocka_unit_test(crashing_program_leaves_a_report),
         cmocka_unit_test(frame_pointer_unwinder),
+        cmocka_unit_test(cached_unwinder_tells_stacks_apart),
         cmocka_unit_test(diff_shows_what_grew),
         cmocka_unit_test(thousands_of_threads_recorded),
         cmocka_unit_test(real_program_prints_the_same),

@@ -45,24 +45,45 @@ static void put_block(buf *file, const buf *payload)
  * and 200 at 0x20000 (stack 0x2000 called from 0x1100, written as the one
  * frame it does not share with the previous stack) and ends; thread 1's block, written first, frees
  * 0x10000 at a later time.  Expected: 300 bytes allocated, peak 300, 200 leaked. */
-static size_t known_capture_at(buf *f, uint64_t free_base);
+static size_t known_capture_at(buf *f, uint64_t free_base, int version);
 
 static size_t known_capture(buf *f)
 {
-    return known_capture_at(f, 50);
+    return known_capture_at(f, 50, CAP_VERSION);
+}
+
+/* A record's type and time delta, as `version` writes them. */
+static void put_head(buf *x, int version, unsigned type, uint64_t dt)
+{
+    if (version >= 3) {
+        x->n = (size_t)(cap_put_head(x->b + x->n, type, dt) - x->b);
+        return;
+    }
+    put_byte(x, (uint8_t)type);
+    put(x, dt);
+}
+
+/* An allocation's stack head: keep outer frames of the previous n, fresh new. */
+static void put_stack_head(buf *x, int version, uint64_t prev_n, uint64_t keep, uint64_t fresh)
+{
+    if (version >= 3) {
+        put(x, (prev_n - keep) << CAP_TYPE_BITS | fresh);
+        return;
+    }
+    put(x, keep);
+    put(x, fresh);
 }
 
 /* free_base: the time of thread 1's block, which frees 0x10000. */
-static size_t known_capture_at(buf *f, uint64_t free_base)
+static size_t known_capture_at(buf *f, uint64_t free_base, int version)
 {
     buf t0 = {.n = 0}, t1 = {.n = 0};
     memcpy(f->b, CAP_MAGIC, CAP_MAGIC_LEN);
     f->n = CAP_MAGIC_LEN;
-    put_byte(f, CAP_VERSION);
+    put_byte(f, (uint8_t)version);
     put(&t1, 1);         /* thread */
     put(&t1, free_base); /* base us */
-    put_byte(&t1, CAP_FREE);
-    put(&t1, 0);
+    put_head(&t1, version, CAP_FREE, 0);
     put(&t1, cap_zigzag(0x10000 >> 4));
     put_block(f, &t1);
     put(&t0, 0);
@@ -75,23 +96,18 @@ static size_t known_capture_at(buf *f, uint64_t free_base)
     put(&t0, 0);
     put_str(&t0, "/bin/known");
     put_str(&t0, "known <b>&");
-    put_byte(&t0, CAP_ALLOC); /* stack 0x1000 <- 0x1100: shares nothing, two frames */
-    put(&t0, 1);
+    put_head(&t0, version, CAP_ALLOC, 1); /* stack 0x1000 <- 0x1100: new, two frames */
     put(&t0, 100);
-    put(&t0, 0);
-    put(&t0, 2);
+    put_stack_head(&t0, version, 0, 0, 2);
     put(&t0, cap_zigzag(0x1000));
     put(&t0, cap_zigzag(0x100));
     put(&t0, cap_zigzag(0x10000 >> 4));
-    put_byte(&t0, CAP_ALLOC); /* stack 0x2000 <- 0x1100: shares the outer frame */
-    put(&t0, 1);
+    put_head(&t0, version, CAP_ALLOC, 1); /* stack 0x2000 <- 0x1100: shares the outer frame */
     put(&t0, 200);
-    put(&t0, 1);
-    put(&t0, 1);
+    put_stack_head(&t0, version, 2, 1, 1);
     put(&t0, cap_zigzag(0x2000 - 0x1100));
     put(&t0, cap_zigzag((0x20000 - 0x10000) >> 4));
-    put_byte(&t0, CAP_END);
-    put(&t0, 100);
+    put_head(&t0, version, CAP_END, 100); /* version 3: a delta past the byte's 4 bits */
     put_block(f, &t0);
     return f->n;
 }
@@ -119,11 +135,10 @@ static int setup(void **state)
     return 0;
 }
 
-static void known_numbers(void **state)
+static void known_numbers_of(int version)
 {
-    (void)state;
     buf f;
-    write_file("known.cap", f.b, known_capture(&f));
+    write_file("known.cap", f.b, known_capture_at(&f, 50, version));
     assert_int_equal(report("--json known.json known.cap"), 0);
     assert_non_null(strstr(out, "total allocated: 300 B in 2 allocations (1 frees)"));
     assert_non_null(strstr(out, "peak heap: 300 B"));
@@ -141,6 +156,19 @@ static void known_numbers(void **state)
         pt_runf(out, sizeof out, "cd '%s' && grep -c 'known &lt;b&gt;&amp;' k.html", dir), 0);
 }
 
+static void known_numbers(void **state)
+{
+    (void)state;
+    known_numbers_of(CAP_VERSION);
+}
+
+/* The version before, which readers still read: the same numbers. */
+static void known_numbers_of_version_2(void **state)
+{
+    (void)state;
+    known_numbers_of(2);
+}
+
 static void threads_in_one_stamp(void **state)
 {
     /* Thread 1's free of 0x10000 shares a time stamp with thread 0's
@@ -149,7 +177,7 @@ static void threads_in_one_stamp(void **state)
      * unmatched and only the 200 bytes leak. */
     (void)state;
     buf f;
-    write_file("tie.cap", f.b, known_capture_at(&f, CAP_TIME_UNIT_US));
+    write_file("tie.cap", f.b, known_capture_at(&f, CAP_TIME_UNIT_US, CAP_VERSION));
     assert_int_equal(report("--json tie.json tie.cap"), 0);
     assert_non_null(strstr(out, "leaked at exit: 200 B in 1 blocks"));
     assert_int_equal(
@@ -210,8 +238,13 @@ static void other_version_and_other_files(void **state)
     write_file("vnext.cap", f.b, n);
     assert_int_equal(report("vnext.cap"), 1);
     char expect[64];
-    snprintf(expect, sizeof expect, "version %d; this objmem reads version %d", CAP_VERSION + 1,
-             CAP_VERSION);
+    snprintf(expect, sizeof expect, "version %d; this objmem reads versions %d to %d",
+             CAP_VERSION + 1, CAP_VERSION_MIN, CAP_VERSION);
+    assert_non_null(strstr(out, expect));
+    f.b[CAP_MAGIC_LEN] = CAP_VERSION_MIN - 1;
+    write_file("vold.cap", f.b, n);
+    assert_int_equal(report("vold.cap"), 1);
+    snprintf(expect, sizeof expect, "version %d; this objmem reads", CAP_VERSION_MIN - 1);
     assert_non_null(strstr(out, expect));
     write_file("text.cap", (const uint8_t *)"hello, world\n", 13);
     assert_int_equal(report("text.cap"), 1);
@@ -243,11 +276,9 @@ static void bad_options(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(known_numbers),
-        cmocka_unit_test(threads_in_one_stamp),
-        cmocka_unit_test(every_truncation),
-        cmocka_unit_test(flipped_bytes),
-        cmocka_unit_test(other_version_and_other_files),
+        cmocka_unit_test(known_numbers),        cmocka_unit_test(known_numbers_of_version_2),
+        cmocka_unit_test(threads_in_one_stamp), cmocka_unit_test(every_truncation),
+        cmocka_unit_test(flipped_bytes),        cmocka_unit_test(other_version_and_other_files),
         cmocka_unit_test(bad_options),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
