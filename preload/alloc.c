@@ -133,12 +133,8 @@ static inline void forget(void *p)
  * another thread's pool) goes to om_* as before, which tries again. */
 static inline void *pop(size_t size)
 {
-    if (OM_LIKELY(!HP_LOAD(&hp_mode))) {
-        void *b = hp_pop(hp_tls_heap, size, false);
-        if (OM_LIKELY(b))
-            return b;
-    }
-    return om_malloc(size);
+    void *b = hp_pop(hp_tls_heap, size, false); /* misses when a heap mode is on */
+    return OM_LIKELY(b) ? b : om_malloc(size);
 }
 
 /* The rest of malloc, out of line (as are the recorded frees below): the
@@ -174,12 +170,9 @@ static OM_NOINLINE void free_foreign(void *p)
 
 PL_EXPORT void *malloc(size_t size)
 {
-    void *b = NULL;
-    if (OM_LIKELY(!HP_LOAD(&hp_mode))) {
-        b = hp_pop(hp_tls_heap, size, false);
-        if (OM_LIKELY(b != NULL) & !__atomic_load_n(&pl_active, __ATOMIC_RELAXED))
-            return b;
-    }
+    void *b = hp_pop(hp_tls_heap, size, false); /* misses when a heap mode is on */
+    if (OM_LIKELY(b != NULL) & !__atomic_load_n(&pl_active, __ATOMIC_RELAXED))
+        return b;
     return malloc_rest(b, size);
 }
 

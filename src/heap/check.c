@@ -114,6 +114,9 @@ static void check_heap(const hp_heap *h, check_totals *t)
                             (void *)p);
                     if (!!(p->flags & HP_POOL_FULL) != full)
                         BAD("heap %p: pool %p is on the wrong list", (void *)h, (void *)p);
+                    if (HP_LOAD(&p->fast) != (!p->special && !full ? h : NULL))
+                        BAD("heap %p: pool %p (class %u) has a wrong fast-owner word", (void *)h,
+                            (void *)p, c);
                     if (p->flags & HP_POOL_SWEEP)
                         BAD("heap %p: pool %p (class %u) still marked for a sweep", (void *)h,
                             (void *)p, c);

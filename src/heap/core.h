@@ -41,6 +41,8 @@
  *   - pool->heap is the owner; NULL while abandoned.  Only the owner touches
  *     free, used, carved and the live bits (others read bits atomically);
  *     any thread may push onto thread_free.
+ *   - pool->fast is pool->heap when special == 0 and the pool is not on the
+ *     full list, else NULL (alias and free slots: NULL).
  *   - Every pool of a heap is on exactly one of its lists: avail (may have
  *     free blocks) or full.  heap->cur[k][c] is the head of avail[k][c] or
  *     the empty sentinel.
@@ -123,19 +125,31 @@ enum {
     HP_POOL_SWEEP = 0x40   /* on its (private) heap's sweep list: freed into during a walk */
 };
 
-/* Three cache lines, by who writes them, so that frees from other threads
+/* 256 bytes (a power of two, so that finding a slot's descriptor is a shift
+ * and a mask), in lines by who writes them, so that frees from other threads
  * (which read the first) do not fight the owner's allocations (which write
  * the second):
- *   line 0  fixed while the pool lives: read by every thread
- *   line 1  the owner's: free list, counts, flags, list links
- *   line 2  thread_free: pushed onto by other threads
- * then the live bitmap.  (Putting the owner's free list and counts in line 0
- * too, so that a free into a cold pool touches one descriptor line instead
- * of two, measured no faster single-threaded and 4-8% slower on prodcons.) */
+ *   line 0     fixed while the pool lives: read by every thread
+ *   lines 1-2  the owner's: free list, counts, flags, list links
+ *   line 3     thread_free: pushed onto by other threads
+ * The live bitmap lies apart, behind the descriptors (hp_segment).  (Putting
+ * the owner's free list and counts in line 0 too, so that a free into a
+ * cold pool touches one descriptor line instead of two, measured no faster
+ * single-threaded and 4-8% slower on prodcons.) */
 struct __attribute__((aligned(64))) hp_pool {
-    hp_heap *heap;   /* owner (atomic); NULL while abandoned, and in alias or free slots */
+    hp_heap *heap; /* owner (atomic); NULL while abandoned, and in alias or free slots */
+    /* The owner while a free by it may take the inline push: the pool is
+     * plain (special == 0) and not on the full list; else NULL (atomic).
+     * Kept by hp_pool_set_fast at every change of heap, special or FULL, so
+     * that the push tests one word (against heap | hp_mode: see heap/fast.h). */
+    hp_heap *fast;
     uintptr_t start; /* block 0 */
-    uint64_t recip;  /* ceil(2^40 / block_size): index = off * recip >> 40 */
+    /* floor(2^64 / block_size) + 1, the constant of Lemire, Kaser and Kurz,
+     * "Faster remainder by direct computation" (2019): for an offset below
+     * 2^32, off / block_size = (off * magic) >> 64 (high half), and off is a
+     * multiple of block_size iff off * magic mod 2^64 < magic (hp_div,
+     * hp_divides).  Offsets inside a pool are below 1 MiB. */
+    uint64_t magic;
     size_t block_size;
     uint32_t capacity;   /* blocks that fit */
     uint16_t span;       /* slots; 0 in alias and free slots */
@@ -145,8 +159,12 @@ struct __attribute__((aligned(64))) hp_pool {
     uint8_t shift;   /* live bit of the block at offset off: off >> shift */
     uint8_t alias;   /* slot i of a pool starting at slot f: i - f (0 in the first) */
     uint8_t slot;
-    uint64_t key; /* secure mode: free-link key */
-    hp_segment *segment;
+    /* One bit per granule of 2^shift bytes (shift = the largest power of two
+     * dividing block_size, so each block start has a bit of its own and no
+     * multiply is needed to find it); only block-start bits are ever set.
+     * HP_LIVE_WORDS words: in an arena, its slot's part of the bitmaps behind
+     * the descriptors; in a large segment, right behind its one descriptor. */
+    uint64_t *live;
 
     hp_block *free __attribute__((aligned(64))); /* local free list */
     uint32_t used;                               /* live blocks (thread_free ones included) */
@@ -159,13 +177,12 @@ struct __attribute__((aligned(64))) hp_pool {
     hp_pool *next, *prev;             /* heap list (avail / full / large / abandoned) */
     hp_pool *dirty_next, *dirty_prev; /* private heaps: dirty list */
     hp_pool *sweep_next;              /* private heaps: sweep list (HP_POOL_SWEEP) */
+    uint64_t key;                     /* secure mode: free-link key */
 
     uintptr_t thread_free __attribute__((aligned(64))); /* atomic stack, other threads' frees */
-    /* One bit per granule of 2^shift bytes (shift = the largest power of two
-     * dividing block_size, so each block start has a bit of its own and no
-     * multiply is needed to find it); only block-start bits are ever set. */
-    uint64_t live[HP_LIVE_WORDS] __attribute__((aligned(64)));
 };
+#define HP_POOL_SHIFT 8 /* log2 sizeof(hp_pool) */
+_Static_assert(sizeof(hp_pool) == (size_t)1 << HP_POOL_SHIFT, "hp_pool must be 256 bytes");
 
 struct hp_segment {
     uint64_t magic;          /* HP_SEGMENT_MAGIC ^ address */
@@ -177,9 +194,20 @@ struct hp_segment {
     uint64_t stale_slots;    /* arena: dirty slots that were dirty at the last purge tick too */
     hp_segment *next, *prev; /* all segments (global lock) */
     /* arena: one per slot; slot i of a pool starting at slot f is an alias
-     * (alias = i - f, span 0); a free slot has span 0 and alias 0.  Large: 1. */
+     * (alias = i - f, span 0); a free slot has span 0 and alias 0.  Large: 1.
+     * Behind them the live bitmaps (hp_pool.live, HP_LIVE_BYTES each): an
+     * arena's, one per slot, at HP_ARENA_LIVE; a large segment's right
+     * behind pools[0]. */
     hp_pool pools[];
 };
+#define HP_LIVE_BYTES (HP_LIVE_WORDS * sizeof(uint64_t))
+#define HP_ARENA_LIVE (sizeof(hp_segment) + HP_SLOTS * sizeof(hp_pool))
+
+/* The segment whose header holds descriptor p (always in its first 4 MiB). */
+static inline hp_segment *hp_pool_segment(const hp_pool *p)
+{
+    return (hp_segment *)((uintptr_t)p & ~(uintptr_t)(HP_SEGMENT_SIZE - 1));
+}
 #define HP_SEGMENT_MAGIC 0x6f626a6d656d5347ull
 
 typedef struct hp_pool_list {
@@ -199,16 +227,20 @@ struct hp_heap {
     hp_counters count;
     hp_pool_list avail[HP_NKINDS][HP_NCLASSES];
     hp_pool_list full[HP_NKINDS][HP_NCLASSES];
-    hp_pool_list large;       /* private heaps: their large blocks */
-    uint64_t remote_classes;  /* atomic: classes with pools that got remote frees */
-    hp_pool *dirty;           /* private heaps: pools allocated from since clear_dirty */
-    hp_pool *sweep;           /* pools freed into during the current walk (HP_POOL_SWEEP) */
-    uint64_t sweep_examined;  /* pools the sweeps after walks and clears looked at */
-    uint32_t purge_countdown; /* frees until the next page purge of sparse pools */
-    uint64_t last_purge;      /* om_now_ns of that purge */
-    uint16_t purge_cursor;    /* kind * HP_NCLASSES + class where the last purge stopped */
-    int64_t sample_left;      /* bytes the fast path may hand out before the next sample */
-    uint64_t sample_rng;      /* the sampling gaps' generator */
+    hp_pool_list large;      /* private heaps: their large blocks */
+    uint64_t remote_classes; /* atomic: classes with pools that got remote frees */
+    hp_pool *dirty;          /* private heaps: pools allocated from since clear_dirty */
+    hp_pool *sweep;          /* pools freed into during the current walk (HP_POOL_SWEEP) */
+    uint64_t sweep_examined; /* pools the sweeps after walks and clears looked at */
+    uint64_t purge_mark;     /* this heap's frees (all classes) at the last purge look */
+    uint64_t purge_every;    /* frees between two purges (heapcore.c, look_purge) */
+    uint32_t purge_looks;    /* slow-path events, for the pace of looks */
+    uint32_t refills;        /* for the pace of note_peak */
+    uint32_t remote_frees;   /* frees into other heaps' pools, for hp_heap_report_live */
+    uint64_t last_purge;     /* om_now_ns of that purge */
+    uint16_t purge_cursor;   /* kind * HP_NCLASSES + class where the last purge stopped */
+    int64_t sample_left;     /* bytes the fast path may hand out before the next sample */
+    uint64_t sample_rng;     /* the sampling gaps' generator */
     int64_t reported_bytes, reported_blocks; /* this heap's share of hp_live_bytes/blocks */
     void *owner;
     bool is_private, walking, live;
@@ -227,6 +259,15 @@ OM_INTERNAL extern pthread_mutex_t hp_lock; /* segments, heaps, abandoned pools,
 #define HP_LOAD(p)     __atomic_load_n((p), __ATOMIC_RELAXED)
 #define HP_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #define HP_BUMP(p)     HP_STORE((p), HP_LOAD(p) + 1)
+/* HP_BUMP of a 64-bit counter that only one thread writes, for the inline
+ * paths: on x86-64 a single add to memory (not locked: an aligned 8-byte
+ * store, which readers see whole, as with HP_STORE), one instruction
+ * instead of three; elsewhere HP_BUMP. */
+#if defined(__x86_64__)
+#define HP_COUNT(p) __asm__("addq $1, %0" : "+m"(*(p)))
+#else
+#define HP_COUNT(p) HP_BUMP(p)
+#endif
 
 /* ---- finding a pointer's pool: O(1), touches only our own memory -------------- */
 enum { HP_REG_NONE = 0, HP_REG_ARENA = 1, HP_REG_CONT = 2, HP_REG_LARGE = 3 };
@@ -260,6 +301,30 @@ static inline hp_pool *hp_pool_of(const void *p)
     return HP_LOAD(&q->span) ? q : NULL;
 }
 
+/* off / block_size and "off is a multiple of block_size", for offsets below
+ * 2^32 (see hp_pool.magic). */
+static inline uint64_t hp_div(const hp_pool *pool, uint64_t off)
+{
+    return (uint64_t)(((unsigned __int128)off * pool->magic) >> 64);
+}
+static inline bool hp_divides(const hp_pool *pool, uint64_t off)
+{
+    return off * pool->magic < pool->magic;
+}
+static inline uint64_t hp_magic_of(size_t block_size)
+{
+    return UINT64_MAX / block_size + 1;
+}
+
+/* What pool->fast must be now (see hp_pool); the owner (or hp_lock for an
+ * ownerless pool) calls it after changing heap, special or the FULL flag. */
+static inline void hp_pool_set_fast(hp_pool *pool)
+{
+    hp_heap *h = HP_LOAD(&pool->heap);
+    bool plain = !HP_LOAD(&pool->special) && !(pool->flags & HP_POOL_FULL);
+    HP_STORE(&pool->fast, plain ? h : NULL);
+}
+
 /* Index of the block containing p, or -1 when p is outside the carved blocks. */
 static inline long hp_block_index(const hp_pool *pool, const void *p)
 {
@@ -268,7 +333,7 @@ static inline long hp_block_index(const hp_pool *pool, const void *p)
         return -1;
     if (OM_UNLIKELY(pool->capacity == 1)) /* large, or a one-block pool */
         return a - pool->start < pool->block_size ? 0 : -1;
-    uint64_t idx = ((uint64_t)(a - pool->start) * pool->recip) >> 40;
+    uint64_t idx = hp_div(pool, a - pool->start);
     if (OM_UNLIKELY(idx >= pool->capacity))
         return -1;
     return (long)idx;
@@ -322,7 +387,7 @@ static inline hp_block *hp_decode(const hp_pool *pool, const hp_block *slot, uin
     if (next) {
         uintptr_t off = next - pool->start;
         if (OM_UNLIKELY(next < pool->start || off >= (uintptr_t)pool->capacity * pool->block_size ||
-                        ((off * pool->recip) >> 40) * pool->block_size != off))
+                        !hp_divides(pool, off)))
             hp_bad_link(pool, slot, raw);
     }
     return (hp_block *)next;
@@ -401,7 +466,13 @@ OM_INTERNAL hp_heap *hp_heaps_first_locked(void);
 OM_INTERNAL void hp_heaps_after_fork_child_locked(void);
 OM_INTERNAL hp_pool *hp_abandoned_first_locked(unsigned kind, unsigned cls);
 OM_INTERNAL size_t hp_abandoned_count_locked(unsigned kind, unsigned cls, size_t *used);
-/* The owner freed into p and p is full-listed or empty, or a purge is due. */
+/* Brings h's share of the global live totals (hp_live_bytes / blocks) up to
+ * date and raises the global peaks; the owner, at every few refills and
+ * slow frees, and every HP_REPORT_EVERY_REMOTE frees into other heaps (a
+ * thread that only frees, such as a consumer, lowers the totals this way). */
+OM_INTERNAL void hp_heap_report_live(hp_heap *h);
+#define HP_REPORT_EVERY_REMOTE 256
+/* The owner's inline free emptied p, which is not the current pool. */
 OM_INTERNAL void hp_free_slow_local(hp_heap *h, hp_pool *p);
 /* For tests: how many pools the sweeps of h (after each walk and each
  * clear_dirty) have examined since h was made.  Proportional to the pools
@@ -409,7 +480,7 @@ OM_INTERNAL void hp_free_slow_local(hp_heap *h, hp_pool *p);
 OM_INTERNAL uint64_t hp_heap_sweep_examined(const hp_heap *h);
 
 /* Core-private bit of hp_mode: secure mode sends every call down the generic path. */
-#define HP_MODE_SECURE 0x100u
+#define HP_MODE_SECURE (1ull << 57)
 /* pool->special bits (any non-zero value sends frees to the slow lane). */
 #define HP_SPECIAL_LARGE   0x2u /* bit 0 is the kind */
 #define HP_SPECIAL_SAMPLED 0x4u /* a pool of kind HP_KIND_SAMPLED: report every free */
@@ -417,6 +488,9 @@ OM_INTERNAL uint64_t hp_heap_sweep_examined(const hp_heap *h);
  * when off, how many bytes the fast path hands out between two looks at
  * whether sampling was turned on (one slow-lane call per that many bytes). */
 OM_INTERNAL extern size_t hp_sample_mean;
+/* The natural logarithm of a positive normal x (alloc.c: the sampling gaps'
+ * own, so that the heap needs no libm). */
+OM_INTERNAL double hp_log(double x);
 #define HP_SAMPLE_RECHECK ((int64_t)1 << 20)
 
 /* ---- retired counters (heaps that are gone), under hp_lock ------------------------- */

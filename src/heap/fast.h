@@ -4,14 +4,19 @@
  * hp_heap_free as static inline functions through heap/heap.h: the object
  * layer calls them for every object, and this way they cost no call.
  *
- *   pop   class = hp_class_of(size); pool = heap->cur[plain][class];
- *         b = pool->free; pool->free = b->next; used++; [set b's live bit]
- *         or raise pool->top to b;
- *         count.  Misses (no free block, a mode on, large) leave by one call.
- *   push  registry byte -> segment -> slot descriptor; the owner is this
- *         heap, no mode, a plain small pool: [check and clear b's live bit]
- *         or check b by arithmetic (hp_plausible), push, used--, count.  Anything else
- *         leaves by one call.
+ *   pop   class = (size - 1) / 16 (small; medium by hp_class_of);
+ *         pool = heap->cur[plain][class]; b = pool->free;
+ *         sample countdown - size >= hp_mode (0 unless a mode is on);
+ *         pool->free = b->next; used++; [set b's live bit] or raise
+ *         pool->top to b; count.  Misses (no free block, a sample due, a
+ *         mode on, large) leave by one call.            (about 27 instructions)
+ *   push  registry byte -> segment -> slot descriptor (256 bytes: a shift
+ *         and a mask); pool->fast == heap | hp_mode, one compare for "the
+ *         owner is this heap, the pool is plain and not full, no mode";
+ *         [check and clear b's live bit] or check b by arithmetic
+ *         (hp_plausible: one multiply); push, count, used--.  An emptied
+ *         pool that is not the current one, and anything else, leaves by
+ *         one call.                                     (about 40 instructions)
  *
  * [bracketed]: only for exact pools (heap/core.h), i.e. private heaps; the
  * caller says which at compile time (`exact`), since a thread heap owns only
@@ -36,25 +41,30 @@
 OM_INTERNAL OM_NOINLINE void *hp_alloc_slow(hp_heap *h, size_t size);
 /* Everything hp_heap_free does when the push cannot be done inline. */
 OM_INTERNAL void hp_heap_free_slow(hp_heap *h, void *p);
-/* The push's own way out: a free that needs the slow lane or reports. */
+/* The push's own way out: a free that needs the slow lane or reports, or
+ * that the inline checks refused (the lane finds the fault again, names it
+ * in one line and aborts). */
 OM_INTERNAL OM_NOINLINE void hp_free_lane(hp_pool *pool, void *block);
-/* One line and abort: freeing block of p is invalid (says which way). */
-OM_INTERNAL OM_COLD OM_NOINLINE __attribute__((noreturn)) void hp_bad_free(const hp_pool *p,
-                                                                           const void *block);
 
-/* A block of `size` bytes from the current pool of its class, or NULL.
- * exact: h is a private heap (its pools keep their bitmaps). */
-static inline __attribute__((always_inline)) void *hp_pop(hp_heap *h, size_t size, bool exact)
+/* A block of `size` bytes from the current pool of its class, or NULL (also
+ * when the sampling countdown would fall below floor).  exact: h is a private
+ * heap (its pools keep their bitmaps). */
+static inline __attribute__((always_inline)) void *hp_pop_below(hp_heap *h, size_t size, bool exact,
+                                                                int64_t floor)
 {
-    if (OM_UNLIKELY(size > HP_MEDIUM_MAX))
-        return NULL;
-    unsigned cls = hp_class_of(size);
+    size_t cls = (size - 1) >> 4; /* small classes; size 0 wraps and takes the call */
+    if (OM_UNLIKELY(cls >= HP_SMALL_MAX / 16)) {
+        if (size - 1 >= HP_MEDIUM_MAX)
+            return NULL;
+        cls = hp_class_of(size);
+    }
     hp_pool *p = h->cur[HP_KIND_PLAIN][cls];
     hp_block *b = p->free;
     if (OM_UNLIKELY(!b))
         return NULL;
-    int64_t left = h->sample_left - (int64_t)size; /* sampling: see hp_hooks */
-    if (OM_UNLIKELY(left < 0))
+    /* sampling (see hp_hooks), and any mode (its bits exceed any countdown) */
+    int64_t left = h->sample_left - (int64_t)size;
+    if (OM_UNLIKELY(left < floor))
         return NULL;
     h->sample_left = left;
     p->free = (hp_block *)b->next;
@@ -62,26 +72,69 @@ static inline __attribute__((always_inline)) void *hp_pop(hp_heap *h, size_t siz
     if (exact) {
         size_t g = ((uintptr_t)b - p->start) >> p->shift;
         HP_STORE(&p->live[g >> 6], HP_LOAD(&p->live[g >> 6]) | (1ull << (g & 63)));
-    } else { /* the watermark of blocks handed out: same line as free */
-        uintptr_t end = (uintptr_t)b + 1;
-        p->top = end > p->top ? end : p->top;
+    } else if (OM_UNLIKELY((uintptr_t)b >= p->top)) { /* the watermark of blocks handed
+                                                           out: same line as free */
+        p->top = (uintptr_t)b + 1;
     }
-    HP_BUMP(&h->count.allocs[cls]);
+    HP_COUNT(&h->count.allocs[cls]);
     return b;
 }
 
-/* Is block (inside p's slots) a block start below the watermark of blocks
- * handed out (pool->top) and not the head of the free list?  What an
- * inexact pool can check cheaply: a pointer never handed out, or the block
- * freed last freed again. */
-static inline __attribute__((always_inline)) bool hp_plausible(const hp_pool *p, const void *block)
+/* The pop of every inline path: any mode (its bits exceed any countdown)
+ * misses, as does an allocation due for a sample. */
+static inline __attribute__((always_inline)) void *hp_pop(hp_heap *h, size_t size, bool exact)
 {
-    uintptr_t off = (uintptr_t)block - p->start; /* below 1 MiB: exact with a 40-bit recip */
-    uint64_t idx = (off * p->recip) >> 40;
-    return idx * p->block_size == off && (uintptr_t)block < p->top && block != (void *)p->free;
+    return hp_pop_below(h, size, exact, (int64_t)HP_LOAD(&hp_mode));
 }
 
-/* Free of block of pool p by heap h.  Local and plain: check, push, count;
+/* Is block (inside p's first slot) a block start below the watermark of
+ * blocks handed out (pool->top) and not the head of the free list?  What an
+ * inexact pool can check cheaply: a pointer never handed out, or the block
+ * freed last freed again.  The offset is below 64 KiB, so one multiply by
+ * pool->magic says whether it is a multiple of the block size. */
+static inline __attribute__((always_inline)) bool hp_plausible(const hp_pool *p, const void *block)
+{
+    return hp_divides(p, (uintptr_t)block - p->start) && (uintptr_t)block < p->top &&
+           block != (void *)p->free;
+}
+
+/* The word a pool's fast-owner word must equal for h's free to take the
+ * inline push: h itself, but never any heap while a mode is on (the mode
+ * bits lie above every user-space address, heap/special.h). */
+static inline __attribute__((always_inline)) uintptr_t hp_fast_key(const hp_heap *h)
+{
+    return (uintptr_t)h | (uintptr_t)HP_LOAD(&hp_mode);
+}
+
+/* The push itself, once hp_fast_key matched p->fast: check, push, count.
+ * The slow lane runs only for an emptied pool that is not the current one
+ * (it may go back to its arena); an emptied current pool stays as it is. */
+static inline __attribute__((always_inline)) void hp_push_owned(hp_heap *h, hp_pool *p, void *block,
+                                                                bool exact)
+{
+    if (exact) {
+        uintptr_t off = (uintptr_t)block - p->start;
+        size_t g = off >> p->shift;
+        uint64_t *word = &p->live[g >> 6];
+        uint64_t bit = 1ull << (g & 63), w = HP_LOAD(word);
+        if (OM_UNLIKELY(!(w & bit) || (off & ((1u << p->shift) - 1)))) {
+            hp_free_lane(p, block); /* finds the same, says which and aborts */
+            return;
+        }
+        HP_STORE(word, w & ~bit);
+    } else if (OM_UNLIKELY(!hp_plausible(p, block))) {
+        hp_free_lane(p, block); /* finds the same, says which and aborts */
+        return;
+    }
+    ((hp_block *)block)->next = (uintptr_t)p->free;
+    p->free = block;
+    HP_COUNT(&h->count.frees[p->cls]);
+    if (OM_UNLIKELY(--p->used == 0) && h->cur[HP_KIND_PLAIN][p->cls] != p)
+        hp_free_slow_local(h, p);
+}
+
+/* Free of block of pool p by heap h.  The owner's free into a plain pool that
+ * is not full, with no mode on: push inline (one compare says all that);
  * every other case leaves by a call.  The slot lookup bounds the offset to
  * the pool's first slot.  exact (a private heap): check and clear the live
  * bit; a pointer that is not a block start, or not live, finds a clear bit
@@ -89,27 +142,11 @@ static inline __attribute__((always_inline)) bool hp_plausible(const hp_pool *p,
 static inline __attribute__((always_inline)) void hp_push(hp_heap *h, hp_pool *p, void *block,
                                                           bool exact)
 {
-    if (OM_UNLIKELY(HP_LOAD(&p->heap) != h || (HP_LOAD(&hp_mode) | HP_LOAD(&p->special)))) {
+    if (OM_UNLIKELY((uintptr_t)HP_LOAD(&p->fast) != hp_fast_key(h))) {
         hp_free_lane(p, block);
         return;
     }
-    if (exact) {
-        uintptr_t off = (uintptr_t)block - p->start;
-        size_t g = off >> p->shift;
-        uint64_t *word = &p->live[g >> 6];
-        uint64_t bit = 1ull << (g & 63), w = HP_LOAD(word);
-        if (OM_UNLIKELY(!(w & bit) || (off & ((1u << p->shift) - 1))))
-            hp_bad_free(p, block);
-        HP_STORE(word, w & ~bit);
-    } else if (OM_UNLIKELY(!hp_plausible(p, block))) {
-        hp_bad_free(p, block);
-    }
-    ((hp_block *)block)->next = (uintptr_t)p->free;
-    p->free = block;
-    HP_BUMP(&h->count.frees[p->cls]);
-    uint32_t used = --p->used, countdown = --h->purge_countdown;
-    if (OM_UNLIKELY((used == 0) | (countdown == 0) | (p->flags & HP_POOL_FULL)))
-        hp_free_slow_local(h, p);
+    hp_push_owned(h, p, block, exact);
 }
 
 /* The descriptor of p's slot when p lies in an arena, else NULL.  Not
@@ -117,9 +154,8 @@ static inline __attribute__((always_inline)) void hp_push(hp_heap *h, hp_pool *p
  * on it leaves for the slow lane, which looks the pool up properly. */
 static inline __attribute__((always_inline)) hp_pool *hp_slot_of(const void *p)
 {
-    uintptr_t a = (uintptr_t)p;
-    if (OM_LIKELY(!(a >> HP_ADDRESS_BITS) &&
-                  HP_LOAD(&hp_registry[a >> HP_SEGMENT_SHIFT]) == HP_REG_ARENA)) {
+    uintptr_t a = (uintptr_t)p, i = a >> HP_SEGMENT_SHIFT; /* one compare bounds i */
+    if (OM_LIKELY(i < HP_REGISTRY_SIZE && HP_LOAD(&hp_registry[i]) == HP_REG_ARENA)) {
         hp_segment *s = (hp_segment *)(a & ~(uintptr_t)(HP_SEGMENT_SIZE - 1));
         return &s->pools[(a >> HP_SLOT_SHIFT) & (HP_SLOTS - 1)];
     }
@@ -146,19 +182,19 @@ static inline hp_heap *hp_heap_of(const void *p)
 
 static inline void *hp_heap_alloc(hp_heap *h, size_t size)
 {
-    if (OM_LIKELY(!HP_LOAD(&hp_mode))) {
-        void *b = hp_pop(h, size, true);
-        if (OM_LIKELY(b))
-            return b;
-    }
+    void *b = hp_pop(h, size, true); /* misses when a mode is on */
+    if (OM_LIKELY(b))
+        return b;
     return hp_alloc_slow(h, size);
 }
 
 static inline void hp_heap_free(hp_heap *h, void *p)
 {
     hp_pool *q = hp_slot_of(p);
-    if (OM_LIKELY(q && HP_LOAD(&q->heap) == h)) { /* only a pool's first slot has an owner */
-        hp_push(h, q, p, true);
+    /* only a pool's first slot has an owner; a full or special pool, or a
+     * mode, sends the free to the slow lane, which names a foreign heap */
+    if (OM_LIKELY(q && (uintptr_t)HP_LOAD(&q->fast) == hp_fast_key(h))) {
+        hp_push_owned(h, q, p, true);
         return;
     }
     hp_heap_free_slow(h, p);

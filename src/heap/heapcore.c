@@ -25,7 +25,7 @@
  */
 #include "heap/core.h"
 
-/* Frees between two looks at the heap's sparse pools (see purge_sparse). */
+/* Frees between two purges of the heap's sparse pools (see look_purge). */
 #define PURGE_EVERY 65536
 
 static hp_pool_list abandoned[HP_NKINDS][HP_NCLASSES]; /* under hp_lock */
@@ -142,7 +142,7 @@ static void reset_heap(hp_heap *h)
     for (unsigned k = 0; k < HP_NKINDS; k++)
         for (unsigned c = 0; c < HP_NCLASSES; c++)
             h->cur[k][c] = &hp_empty_pool;
-    h->purge_countdown = PURGE_EVERY;
+    h->purge_every = PURGE_EVERY;
     h->sample_left = -1; /* fresh: the first allocation draws the first gap */
     h->sample_rng = om_random_seed() ^ (uintptr_t)h;
     h->live = true;
@@ -246,6 +246,7 @@ static void abandon_pools_locked(hp_heap *h)
                         continue;
                     }
                     __atomic_store_n(&p->heap, NULL, __ATOMIC_RELEASE);
+                    hp_pool_set_fast(p);
                     abandoned_push(k, c, p);
                 }
             }
@@ -321,6 +322,7 @@ static void adopt_orphans_locked(void)
             p->flags &= (uint8_t) ~(HP_POOL_FULL | HP_POOL_DIRTY);
             p->dirty_next = p->dirty_prev = NULL;
             __atomic_store_n(&p->heap, NULL, __ATOMIC_RELEASE);
+            hp_pool_set_fast(p);
             abandoned_push(p->kind, p->cls, p); /* empty ones go back at om_release */
         }
     }
@@ -392,6 +394,7 @@ static hp_pool *adopt(hp_heap *h, unsigned kind, unsigned cls)
     while (!found && (p = l->head) != NULL) {
         abandoned_remove(kind, cls, p);
         __atomic_store_n(&p->heap, h, __ATOMIC_RELEASE);
+        hp_pool_set_fast(p);
         hp_pool_collect(p);
         if (p->used == 0 && h->cur[kind][cls] != &hp_empty_pool) {
             hp_arena_return_pool_locked(p);
@@ -447,19 +450,38 @@ static void collect_remote(hp_heap *h, unsigned cls)
             if (HP_LOAD(&p->thread_free) && hp_pool_collect(p)) {
                 hp_list_remove(&h->full[k][cls], p);
                 p->flags &= (uint8_t)~HP_POOL_FULL;
+                hp_pool_set_fast(p);
                 list_append(&h->avail[k][cls], p);
             }
         }
     }
 }
 
-/* At each refill (once per pool's worth of allocations): this heap's peak
- * per class, and its share of the global live totals, for the peaks. */
-static void note_peak(hp_heap *h, unsigned cls)
+/* Refills between two updates of a heap's share of the global live totals
+ * (note_peak), and slow-path events (refills, slow frees) between two looks
+ * at the purge pace (look_purge): each costs a pass over the 64 classes
+ * (and the segments' purge tick, at the pace of note_peak, a read of the
+ * clock), and a refill can come every few allocations (frees scattered over
+ * many pools leave one or two free blocks in each). */
+#define NOTE_EVERY 8
+#define LOOK_EVERY 64
+
+/* At each refill: this heap's peak of the class; at every NOTE_EVERY-th,
+ * its share of the global live totals, for the peaks (which are so sampled
+ * at most NOTE_EVERY refills apart), and then true. */
+static bool note_peak(hp_heap *h, unsigned cls)
 {
     uint64_t live = h->count.allocs[cls] - h->count.frees[cls];
     if ((int64_t)live > 0 && live > h->count.peak[cls])
         HP_STORE(&h->count.peak[cls], (size_t)live);
+    if (++h->refills % NOTE_EVERY)
+        return false;
+    hp_heap_report_live(h);
+    return true;
+}
+
+void hp_heap_report_live(hp_heap *h)
+{
     int64_t bytes = 0, blocks = 0;
     for (unsigned c = 0; c < HP_NCLASSES; c++) {
         int64_t n = (int64_t)(h->count.allocs[c] - h->count.frees[c]);
@@ -479,10 +501,13 @@ static void note_peak(hp_heap *h, unsigned cls)
         HP_STORE(&hp_blocks_peak, (size_t)all_blocks);
 }
 
+static void look_purge(hp_heap *h, bool freeing);
+
 static bool refill_class(hp_heap *h, unsigned kind, unsigned cls)
 {
-    note_peak(h, cls);
-    hp_purge_tick();
+    if (note_peak(h, cls))
+        hp_purge_tick(); /* reads the clock: at the same pace */
+    look_purge(h, false);
     collect_remote(h, cls);
     hp_pool_list *avail = &h->avail[kind][cls];
     hp_pool *p;
@@ -491,6 +516,7 @@ static bool refill_class(hp_heap *h, unsigned kind, unsigned cls)
             goto found;
         hp_list_remove(avail, p);
         p->flags |= HP_POOL_FULL;
+        hp_pool_set_fast(p);
         hp_list_push(&h->full[kind][cls], p);
     }
     h->cur[kind][cls] = &hp_empty_pool;
@@ -502,6 +528,7 @@ static bool refill_class(hp_heap *h, unsigned kind, unsigned cls)
     hp_list_push(avail, p);
     if (!hp_pool_refill(p)) {
         p->flags |= HP_POOL_FULL;
+        hp_pool_set_fast(p);
         hp_list_remove(avail, p);
         hp_list_push(&h->full[kind][cls], p);
         return refill_class(h, kind, cls);
@@ -597,7 +624,9 @@ static size_t count_pools(const hp_heap *h)
 /* Every PURGE_EVERY frees (but never more often than once per 8 frees per
  * pool, since a purge reads part of every pool's bitmap), and at most once per
  * purge_delay ms: pages of mostly-free pools that were idle since the last
- * purge go back to the OS. */
+ * purge go back to the OS.  Looked at on the slow paths only (refills, and
+ * frees that move a pool between lists or empty it), so the inline free
+ * pays nothing for it; a heap that frees also meets those paths. */
 static void purge_sparse(hp_heap *h)
 {
     uint64_t now = om_now_ns();
@@ -609,7 +638,31 @@ static void purge_sparse(hp_heap *h)
     size_t floor = count_pools(h) * 8;
     if (next < floor)
         next = floor;
-    h->purge_countdown = next > UINT32_MAX ? UINT32_MAX : (uint32_t)next;
+    h->purge_every = next;
+}
+
+static uint64_t frees_total(const hp_heap *h)
+{
+    uint64_t n = 0;
+    for (unsigned c = 0; c < HP_NCLASSES; c++)
+        n += h->count.frees[c];
+    return n;
+}
+
+/* A slow-path event: every LOOK_EVERY-th looks whether purge_every frees
+ * were counted since the last purge; one of the slow frees (freeing) also
+ * brings the live totals up to date (refills do, in note_peak). */
+static void look_purge(hp_heap *h, bool freeing)
+{
+    if (++h->purge_looks % LOOK_EVERY)
+        return;
+    if (freeing)
+        hp_heap_report_live(h); /* frees that empty pools lower the live totals */
+    uint64_t frees = frees_total(h);
+    if (frees - h->purge_mark < h->purge_every)
+        return;
+    h->purge_mark = frees;
+    purge_sparse(h);
 }
 
 /* Gives back the free pages of h's pools.  The periodic purge (only_idle)
@@ -660,6 +713,7 @@ static void after_local_free(hp_heap *h, hp_pool *p)
     if (p->flags & HP_POOL_FULL) {
         hp_list_remove(&h->full[p->kind][p->cls], p);
         p->flags &= (uint8_t)~HP_POOL_FULL;
+        hp_pool_set_fast(p);
         list_append(&h->avail[p->kind][p->cls], p);
     }
     if (p->used == 0)
@@ -690,10 +744,10 @@ void hp_free_generic(hp_pool *pool, void *block)
     if (owner && (owner == me || owner->is_private)) {
         hp_pool_push_local(pool, block, (size_t)idx);
         HP_BUMP(&owner->count.frees[pool->cls]);
-        if (pool->used == 0 || (pool->flags & HP_POOL_FULL))
+        if (pool->used == 0 || (pool->flags & HP_POOL_FULL)) {
             after_local_free(owner, pool);
-        if (--owner->purge_countdown == 0)
-            purge_sparse(owner);
+            look_purge(owner, true);
+        }
         return;
     }
     if (hp_pool_exact(pool) && !hp_live_test(pool, (size_t)idx))
@@ -709,8 +763,7 @@ void hp_free_generic(hp_pool *pool, void *block)
 void hp_free_slow_local(hp_heap *h, hp_pool *p)
 {
     after_local_free(h, p);
-    if (h->purge_countdown == 0)
-        purge_sparse(h);
+    look_purge(h, true);
 }
 
 /* ---- private heaps --------------------------------------------------------------------- */

@@ -49,9 +49,10 @@ void hp_pool_init(hp_pool *pool, hp_segment *seg, uintptr_t start, size_t bytes,
     pool->used = 0;
     pool->capacity = (uint32_t)cap;
     pool->start = start;
-    pool->recip = (((uint64_t)1 << 40) + block_size - 1) / block_size;
+    pool->magic = hp_magic_of(block_size);
     pool->block_size = block_size;
     HP_STORE(&pool->heap, NULL);
+    HP_STORE(&pool->fast, NULL);
     HP_STORE(&pool->thread_free, 0);
     pool->carved = 0;
     pool->top = start;
@@ -70,7 +71,10 @@ void hp_pool_init(hp_pool *pool, hp_segment *seg, uintptr_t start, size_t bytes,
         pool->key = om_splitmix64(&s) | 1;
     }
     pool->next = pool->prev = pool->dirty_next = pool->dirty_prev = NULL;
-    pool->segment = seg;
+    /* an arena's slot, or a large segment's one descriptor (see hp_segment) */
+    pool->live = cls == HP_CLASS_LARGE ? (uint64_t *)(pool + 1)
+                                       : (uint64_t *)((char *)seg + HP_ARENA_LIVE +
+                                                      (size_t)(pool - seg->pools) * HP_LIVE_BYTES);
     unsigned shift = (unsigned)__builtin_ctzll(block_size);
     if (cap == 1)
         shift = 0; /* one block: bit 0 */
@@ -80,7 +84,7 @@ void hp_pool_init(hp_pool *pool, hp_segment *seg, uintptr_t start, size_t bytes,
     pool->live_words = (uint16_t)((bits + 63) / 64);
     /* all of it: a pointer into the pool's slots past its last block must
      * find a clear bit, whatever the descriptor's previous pool left */
-    memset(pool->live, 0, sizeof pool->live);
+    memset(pool->live, 0, HP_LIVE_BYTES);
 }
 
 static hp_block *block_at(const hp_pool *pool, size_t idx)
@@ -152,7 +156,7 @@ static size_t live_extent(const hp_pool *pool)
         uint64_t bits = HP_LOAD(&pool->live[w]);
         if (bits) {
             size_t g = w * 64 + 63 - (size_t)__builtin_clzll(bits);
-            return (size_t)((((uint64_t)g << pool->shift) * pool->recip) >> 40) + 1;
+            return (size_t)hp_div(pool, (uint64_t)g << pool->shift) + 1;
         }
     }
     return 0;
@@ -270,19 +274,36 @@ uint32_t hp_pool_collect(hp_pool *pool)
     uint32_t n = 0;
     hp_block *b = (hp_block *)raw;
     bool exact = hp_pool_exact(pool);
+    uint64_t limit = (uint64_t)pool->capacity * pool->block_size;
+    if (!exact && !hp_secure) { /* the common case, the same checks with plain links */
+        hp_block *head = pool->free;
+        for (hp_block *next; b; b = next, n++) {
+            next = (hp_block *)b->next;
+            uint64_t off = (uintptr_t)b - pool->start;
+            if (OM_UNLIKELY(off >= limit || !hp_divides(pool, off) || (uintptr_t)b >= pool->top ||
+                            b == head))
+                om_fatal("double free of %p (found freed twice from another thread)", (void *)b);
+            b->next = (uintptr_t)head;
+            head = b;
+        }
+        pool->free = head;
+        pool->used -= n;
+        return n;
+    }
     while (b) {
         hp_block *next = hp_decode(pool, b, b->next);
-        long idx = hp_block_index(pool, b);
-        if (OM_UNLIKELY(idx < 0 ||
-                        (exact ? !hp_live_test(pool, (size_t)idx) : !plausibly_live(pool, b))))
+        uint64_t off = (uintptr_t)b - pool->start; /* a block start of this pool? */
+        if (OM_UNLIKELY(
+                off >= limit || !hp_divides(pool, off) ||
+                (exact ? !hp_live_test(pool, hp_div(pool, off)) : !plausibly_live(pool, b))))
             om_fatal("double free of %p (found freed twice from another thread)", (void *)b);
         if (exact)
-            hp_live_clear(pool, (size_t)idx);
+            hp_live_clear(pool, hp_div(pool, off));
         push_free(pool, b);
-        pool->used--;
         n++;
         b = next;
     }
+    pool->used -= n;
     return n;
 }
 

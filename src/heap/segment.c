@@ -10,9 +10,10 @@
  *   | header | pool A | pool B (3 slots)         | ... | free   |
  *   | slot 0 | slot 1 | slot 2 | slot 3 | slot 4 | ... | slot 63|
  *   +--------+--------+--------+--------+-----+--------+
- *   header: segment fields, then pools[64], one descriptor per slot (a pool
- *           of several slots: its first, the others alias it),
- *           pools[64] (descriptor + live bitmap of the pool starting there)
+ *   header: segment fields (64 bytes), then pools[64], one descriptor of
+ *           256 bytes per slot (a pool of several slots: its first, the
+ *           others alias it), then 64 live bitmaps of 512 bytes, one per
+ *           slot (used by the pool starting there): 48 KiB in all
  *
  * A large block (over 128 KiB) is a segment of its own: header page, then
  * the block.  So the header of any pointer is p & ~(4 MiB - 1), once the
@@ -44,8 +45,10 @@
 #define ARENA_HEADER_SLOTS 1
 #define ALL_SLOTS          (~(uint64_t)0 << ARENA_HEADER_SLOTS)
 
-_Static_assert(sizeof(hp_segment) + HP_SLOTS * sizeof(hp_pool) <= HP_SLOT_SIZE - 4096,
+_Static_assert(HP_ARENA_LIVE + HP_SLOTS * HP_LIVE_BYTES <= HP_SLOT_SIZE - 4096,
                "arena header (with a guard page) must fit in slot 0");
+_Static_assert(sizeof(hp_segment) + sizeof(hp_pool) + HP_LIVE_BYTES <= HP_LARGE_HEADER,
+               "a large segment's header must fit before its block");
 _Static_assert(HP_NCLASSES <= OM_HEAP_MAX_CLASSES, "stats record too small");
 
 static hp_segment *segments;
@@ -167,6 +170,7 @@ static void take_slots(hp_segment *s, unsigned first, size_t n)
     for (size_t i = first + 1; i < first + n; i++) {
         hp_pool *alias = &s->pools[i];
         HP_STORE(&alias->heap, (hp_heap *)NULL);
+        HP_STORE(&alias->fast, (hp_heap *)NULL);
         HP_STORE(&alias->span, (uint16_t)0);
         HP_STORE(&alias->alias, (uint8_t)(i - first));
     }
@@ -204,13 +208,14 @@ hp_pool *hp_arena_take_pool(hp_heap *h, unsigned cls, unsigned kind)
     pool->slot = (uint8_t)first;
     __atomic_store_n(&pool->span, (uint16_t)n, __ATOMIC_RELEASE);
     __atomic_store_n(&pool->heap, h, __ATOMIC_RELEASE);
+    hp_pool_set_fast(pool);
     pthread_mutex_unlock(&hp_lock);
     return pool;
 }
 
 void hp_arena_return_pool_locked(hp_pool *pool)
 {
-    hp_segment *s = pool->segment;
+    hp_segment *s = hp_pool_segment(pool);
     size_t n = pool->span;
     unsigned first = pool->slot;
     uint64_t run = ((n >= 64 ? ~0ull : (1ull << n) - 1)) << first;
@@ -218,6 +223,7 @@ void hp_arena_return_pool_locked(hp_pool *pool)
     pool->hole_pages = 0;
     HP_STORE(&hp_class_pools[pool->cls], hp_class_pools[pool->cls] - 1);
     HP_STORE(&pool->heap, NULL);
+    HP_STORE(&pool->fast, NULL);
     for (size_t i = first; i < first + n; i++) {
         HP_STORE(&s->pools[i].span, (uint16_t)0);
         HP_STORE(&s->pools[i].alias, (uint8_t)0);
@@ -320,7 +326,7 @@ hp_pool *hp_large_alloc(hp_heap *h, size_t size, size_t align, unsigned kind)
 
 void hp_large_free(hp_pool *pool)
 {
-    hp_segment *s = pool->segment;
+    hp_segment *s = hp_pool_segment(pool);
     pthread_mutex_lock(&hp_lock);
     if (!hp_live_test(pool, 0) || pool->used != 1)
         om_fatal("double free of %p (large block of %zu bytes)", (void *)pool->start,

@@ -17,13 +17,19 @@
 
 #include "heap/heap.h"
 
-#define HP_MODE_DEBUG 0x1u /* new blocks come from the debug heap */
-#define HP_MODE_FAULT 0x2u /* fault injection is armed */
-#define HP_MODE_HOOKS 0x4u /* allocation hooks are installed (tracing) */
+/* The bits lie above any byte count the sampling countdown holds (2^53 at
+ * most) and above every user-space address, so that the fast paths use
+ * hp_mode as it is: the pop's sample check compares the countdown with it
+ * (any mode makes every pop miss), and the push compares a pool's
+ * fast-owner word with heap | hp_mode, which no heap's address equals while
+ * a mode is on (heap/fast.h). */
+#define HP_MODE_DEBUG (1ull << 54) /* new blocks come from the debug heap */
+#define HP_MODE_FAULT (1ull << 55) /* fault injection is armed */
+#define HP_MODE_HOOKS (1ull << 56) /* allocation hooks are installed (tracing) */
 /* Read with a relaxed atomic load; changed with hp_mode_set / hp_mode_clear. */
-OM_INTERNAL extern unsigned hp_mode;
-OM_INTERNAL void hp_mode_set(unsigned bits);
-OM_INTERNAL void hp_mode_clear(unsigned bits);
+OM_INTERNAL extern uint64_t hp_mode;
+OM_INTERNAL void hp_mode_set(uint64_t bits);
+OM_INTERNAL void hp_mode_clear(uint64_t bits);
 
 /* HP_KIND_SAMPLED: plain blocks that the sampling hooks were told of, in
  * pools of their own whose frees all take the slow lane (which reports

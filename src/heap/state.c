@@ -30,7 +30,7 @@ OM_THREAD_LOCAL hp_heap *hp_tls_heap = &hp_empty_heap;
 uint8_t hp_registry[HP_REGISTRY_SIZE];
 bool hp_secure;
 pthread_mutex_t hp_lock = PTHREAD_MUTEX_INITIALIZER;
-unsigned hp_mode;
+uint64_t hp_mode;
 
 hp_counters hp_retired;
 size_t hp_large_count, hp_large_bytes, hp_arena_count, hp_arena_peak;
@@ -40,11 +40,11 @@ size_t hp_class_pools[HP_NCLASSES];
 size_t hp_sample_mean;
 int64_t hp_live_bytes, hp_live_blocks;
 
-void hp_mode_set(unsigned bits)
+void hp_mode_set(uint64_t bits)
 {
     __atomic_fetch_or(&hp_mode, bits, __ATOMIC_SEQ_CST);
 }
-void hp_mode_clear(unsigned bits)
+void hp_mode_clear(uint64_t bits)
 {
     __atomic_fetch_and(&hp_mode, ~bits, __ATOMIC_SEQ_CST);
 }

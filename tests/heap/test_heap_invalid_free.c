@@ -2,6 +2,7 @@
  * line and abort, before anything is written: a foreign heap pointer, a
  * stack pointer, an interior pointer, a double free, a wild address. */
 #define OM_TRACE_NO_SITES /* the raw heap, without the tracer's call-site wrappers */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +61,56 @@ static void free_never_carved(void *arg)
     om_free(p + 32 * 100); /* a block slot of the same pool not handed out */
 }
 
+/* Frees from another thread than the allocating one take the remote lane. */
+static void *free_in_thread(void *p)
+{
+    om_free(om_malloc(16)); /* this thread has a heap of its own: the remote lane */
+    om_free(p);
+    return NULL;
+}
+
+static void *free_twice_in_thread(void *p)
+{
+    om_free(om_malloc(16));
+    om_free(p);
+    om_free(p);
+    return NULL;
+}
+
+static void run_thread(void *(*fn)(void *), void *p)
+{
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, fn, p), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+}
+
+static void free_interior_from_thread(void *arg)
+{
+    (void)arg;
+    char *p = om_malloc(100);
+    run_thread(free_in_thread, p + 16);
+}
+
+static void free_past_last_block_from_thread(void *arg)
+{
+    (void)arg;
+    char *p = om_malloc(48); /* 1365 blocks of 48 bytes: 16 bytes of the slot are left */
+    uintptr_t slot = (uintptr_t)p & ~(uintptr_t)0xffff;
+    run_thread(free_in_thread, (void *)(slot + 1365 * 48));
+}
+
+/* The second push is found when the owner collects the remote frees. */
+static void free_twice_from_thread(void *arg)
+{
+    (void)arg;
+    void *keep = om_malloc(48);
+    void *p = om_malloc(48);
+    run_thread(free_twice_in_thread, p);
+    for (int i = 0; i < 100000; i++)
+        om_malloc(48);
+    om_free(keep);
+}
+
 static void private_free_of_global(void *arg)
 {
     (void)arg;
@@ -80,6 +131,9 @@ static void detected(void **state)
     omtest_expect_abort(free_large_interior, NULL, "not the start of a block");
     omtest_expect_abort(free_never_carved, NULL, "invalid free");
     omtest_expect_abort(private_free_of_global, NULL, "not a block of private heap");
+    omtest_expect_abort(free_interior_from_thread, NULL, "not the start of a block");
+    omtest_expect_abort(free_past_last_block_from_thread, NULL, "not the start of a block");
+    omtest_expect_abort(free_twice_from_thread, NULL, "freed twice from another thread");
 }
 
 static void heap_still_sound(void **state)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "omtest.h"
@@ -124,6 +125,76 @@ static void small_blocks_down_to_the_page_floor(void **state)
     om_heap_check();
 }
 
+/* Without om_release: once enough frees have been counted, the slow paths
+ * (refills, frees that move or empty a pool) look at the heap's sparse pools,
+ * and those idle since the previous look give their free pages back.  With
+ * purge_delay 0 every look may act.  The 64-byte pools, 99% free, are left
+ * idle while another class churns; afterwards the pages that hold none of
+ * their survivors must be mostly gone from memory (mincore). */
+static void *churn[32 * 1024];
+static uintptr_t free_pages[M];
+
+static size_t resident(const uintptr_t *pg, size_t n)
+{
+    size_t in = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char v = 0;
+        assert_int_equal(mincore((void *)(pg[i] * 4096), 4096, &v), 0);
+        in += v & 1;
+    }
+    return in;
+}
+
+static void sparse_pools_purged_while_running(void **state)
+{
+    (void)state;
+    long delay = 0;
+    assert_int_equal(om_option_get("purge_delay", &delay), 0);
+    assert_int_equal(om_option_set("purge_delay", 0), 0);
+    om_release();
+    for (size_t i = 0; i < M; i++) {
+        small[i] = om_malloc(SMALL);
+        memset(small[i], 3, SMALL);
+    }
+    omtest_srand(7);
+    size_t nf = 0, ns = 0;
+    for (size_t i = 0; i < M; i++) {
+        if (omtest_rand() % 100 == 0) {
+            pages[ns++] = (uintptr_t)small[i] / 4096;
+            continue;
+        }
+        free_pages[nf++] = (uintptr_t)small[i] / 4096;
+        om_free(small[i]);
+        small[i] = NULL;
+    }
+    /* the pages that hold only freed blocks */
+    qsort(pages, ns, sizeof pages[0], cmp_addr);
+    qsort(free_pages, nf, sizeof free_pages[0], cmp_addr);
+    size_t n = 0;
+    for (size_t i = 0; i < nf; i++)
+        if ((n == 0 || free_pages[i] != free_pages[n - 1]) &&
+            !bsearch(&free_pages[i], pages, ns, sizeof pages[0], cmp_addr))
+            free_pages[n++] = free_pages[i];
+    size_t before = resident(free_pages, n);
+    for (int round = 0; round < 8; round++) {
+        for (size_t j = 0; j < sizeof churn / sizeof churn[0]; j++)
+            assert_non_null(churn[j] = om_malloc(256));
+        for (size_t j = 0; j < sizeof churn / sizeof churn[0]; j++)
+            om_free(churn[j]);
+    }
+    size_t after = resident(free_pages, n);
+    fprintf(stderr, "pages without a survivor: %zu, resident %zu, after churning %zu\n", n, before,
+            after);
+    assert_true(n > 500);
+    assert_true(after < n / 4);
+    om_heap_check();
+    assert_int_equal(om_option_set("purge_delay", delay), 0);
+    for (size_t i = 0; i < M; i++)
+        om_free(small[i]);
+    om_release();
+    om_heap_check();
+}
+
 static void empty_arenas_unmapped(void **state)
 {
     (void)state;
@@ -148,6 +219,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(free_99_percent_then_release),
         cmocka_unit_test(small_blocks_down_to_the_page_floor),
+        cmocka_unit_test(sparse_pools_purged_while_running),
         cmocka_unit_test(empty_arenas_unmapped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,11 +3,12 @@
  * every sampled block's free reaches on_free, the hooks of a private heap
  * see their heap, and sample_bytes = 0 keeps the exact behaviour. */
 #define OM_TRACE_NO_SITES /* the raw heap, without the tracer's call-site wrappers */
+#include <math.h>
 #include <string.h>
 
 #include "omtest.h"
 #include "objmem.h"
-#include "heap/special.h"
+#include "heap/fast.h" /* heap/core.h (hp_log) and the inline paths */
 
 #define MAX_SAMPLED 4096
 
@@ -109,12 +110,29 @@ static void zero_mean_reports_everything(void **state)
     assert_int_equal(allocs, 0);
 }
 
+/* The heap's own logarithm (the sampling gaps) agrees with libm's over the
+ * whole range the gaps draw from, (0, 1], and beyond. */
+static void own_log_matches_libm(void **state)
+{
+    (void)state;
+    uint64_t rng = 12345;
+    for (int i = 0; i < 200000; i++) {
+        double u = (double)((om_splitmix64(&rng) >> 11) + 1) * 0x1.0p-53;
+        double x = i % 4 == 0 ? u * 0x1.0p-40 : i % 4 == 1 ? u * 1e6 : u;
+        double want = log(x), got = hp_log(x);
+        assert_true(fabs(got - want) <= 4e-15 * (fabs(want) > 1 ? fabs(want) : 1));
+    }
+    assert_true(hp_log(1.0) == 0.0);
+    assert_true(fabs(hp_log(0x1.0p-53) + 53 * log(2.0)) < 1e-13);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(one_per_mean_bytes_is_sampled),
         cmocka_unit_test(private_heaps_are_sampled_too),
         cmocka_unit_test(zero_mean_reports_everything),
+        cmocka_unit_test(own_log_matches_libm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

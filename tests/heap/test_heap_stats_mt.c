@@ -5,6 +5,7 @@
  * walk the heap). */
 #define OM_TRACE_NO_SITES /* the raw heap, without the tracer's call-site wrappers */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -121,9 +122,43 @@ static void read_cost_does_not_grow_with_the_heap(void **state)
     assert_true(big < 3 * small + 1000);
 }
 
+/* Blocks freed by another thread than the one that allocated them lower the
+ * live totals too (the freeing thread reports its share as it goes): rounds
+ * of 8 MiB allocated here and freed by a thread that only frees leave the
+ * peak near 8 MiB, not near the sum of the rounds. */
+enum { REMOTE_N = 32768, REMOTE_SIZE = 256, REMOTE_ROUNDS = 6 };
+static void *remote_blocks[REMOTE_N];
+
+static void *free_them_all(void *arg)
+{
+    (void)arg;
+    for (size_t i = 0; i < REMOTE_N; i++)
+        om_free(remote_blocks[i]);
+    return NULL;
+}
+
+static void peak_counts_frees_from_other_threads(void **state)
+{
+    (void)state;
+    for (int round = 0; round < REMOTE_ROUNDS; round++) {
+        for (size_t i = 0; i < REMOTE_N; i++)
+            assert_non_null(remote_blocks[i] = om_malloc(REMOTE_SIZE));
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, free_them_all, NULL), 0);
+        assert_int_equal(pthread_join(t, NULL), 0);
+    }
+    om_heap_stats st;
+    om_heap_get_stats(&st);
+    size_t round_bytes = (size_t)REMOTE_N * REMOTE_SIZE;
+    fprintf(stderr, "peak %zu KiB after %d rounds of %zu KiB\n", st.bytes_peak >> 10, REMOTE_ROUNDS,
+            round_bytes >> 10);
+    assert_true(st.bytes_peak < 2 * round_bytes + ((size_t)4 << 20));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(peak_counts_frees_from_other_threads), /* first: the peak is global */
         cmocka_unit_test(stats_read_during_churn_and_match_check_when_idle),
         cmocka_unit_test(read_cost_does_not_grow_with_the_heap),
     };
