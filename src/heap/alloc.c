@@ -245,9 +245,10 @@ static inline bool free_remote(hp_pool *pool, void *p)
 }
 
 /* Frees user pointer p of any kind, reporting to the hooks. */
-static OM_NOINLINE void free_general(void *p)
+static OM_NOINLINE void free_general(hp_pool *pool, void *p)
 {
-    hp_pool *pool = pool_or_die(p); /* the caller may have had an alias or free slot */
+    if (!HP_LOAD(&pool->span)) /* the caller had an alias or free slot */
+        pool = pool_or_die(p);
     if ((HP_LOAD(&hp_mode) & HP_MODE_HOOKS) || (HP_LOAD(&pool->special) & HP_SPECIAL_SAMPLED)) {
         hp_heap *owner = HP_LOAD(&pool->heap);
         report_free(pool, p, owner && owner->is_private ? owner : NULL);
@@ -264,7 +265,7 @@ static OM_NOINLINE void free_general(void *p)
 void hp_free_lane(hp_pool *pool, void *p)
 {
     if (!free_remote(pool, p))
-        free_general(p);
+        free_general(pool, p);
 }
 
 void *hp_alloc_slow(hp_heap *h, size_t size)

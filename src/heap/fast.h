@@ -197,6 +197,10 @@ static inline void hp_heap_free(hp_heap *h, void *p)
         hp_push_owned(h, q, p, true);
         return;
     }
+    if (q && HP_LOAD(&q->heap) == h) { /* h's pool: full, special, or a mode on */
+        hp_free_lane(q, p);
+        return;
+    }
     hp_heap_free_slow(h, p);
 }
 
