@@ -31,6 +31,7 @@ struct gc_inc {
     uint32_t *stack;      /* mark stack of entry indices (capacity n); from group on,
                              next[]: the circular member list of each piece */
     size_t sp, stack_cap;
+    size_t marked; /* entries given GC_OLD_MARK: |S| <= n - marked */
     /* subtract and mark: the entry whose items are being visited and the
      * next item (a slice may stop inside a list or tuple and go on from
      * there; the program may change it meanwhile: the proposal may be
@@ -38,17 +39,17 @@ struct gc_inc {
     bool has_item;
     uint32_t item_entry;
     size_t item_pos;
-    uint64_t last_alloc; /* rt->allocated when the last slice ran */
-    uint64_t pause_ns;   /* the cycle's slices, summed */
-    size_t work;         /* units done in the running slice */
-    gc_vec cands, mark;  /* verify's work lists, kept between its slices */
-    gc_vec garbage;      /* verified garbage, held, freed in slices (INC_FREE) */
-    size_t free_pos;     /* gc_free_step's position in it */
-    gc_result res;       /* what verify found */
-    size_t proposed;     /* |S| */
-    size_t biggest;      /* the largest piece verified in one step */
-    bool abort_wanted;   /* gc_inc_abort from inside a slice: done when it returns */
-    uint32_t *members;   /* from group on: the entry indices of S, ascending */
+    uint64_t last_alloc;  /* rt->allocated when the last slice ran */
+    uint64_t pause_ns;    /* the cycle's slices, summed */
+    size_t work;          /* units done in the running slice */
+    gc_vec cands, mark;   /* verify's work lists, kept between its slices */
+    gc_vec garbage;       /* verified garbage, held, freed in slices (INC_FREE) */
+    gc_free_pos free_pos; /* gc_free_step's position in it */
+    gc_result res;        /* what verify found */
+    size_t proposed;      /* |S| */
+    size_t biggest;       /* the largest piece verified in one step */
+    bool abort_wanted;    /* gc_inc_abort from inside a slice: done when it returns */
+    uint32_t *members;    /* from group on: the entry indices of S, ascending */
     size_t nmembers, members_cap;
 };
 

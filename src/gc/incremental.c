@@ -42,8 +42,12 @@
  * gc/inc.h: the benchmark's root list of 15k items made slices of 26k units
  * before); other types' traverse hooks cannot be cut, so a slice may end
  * with one whole traverse past the budget.  A cycle's work buffers stay for
- * the next cycle (gc_state.inc_spare): fresh ones cost a verify or group
- * slice about 260 page faults, half a millisecond.  A slice runs
+ * the next cycle (gc_state.inc_spare).  The member and garbage lists are
+ * sized for all of S when group starts (gc/verify.c), never grown by
+ * doubling inside a slice: a doubling copied the whole list into fresh
+ * pages, 350 to 530 page faults in one group or verify slice (1.2 to 1.7 ms
+ * of CPU, the longest pauses of gc_pause); now their pages fault a few per
+ * slice as the lists fill.  A slice runs
  * every gc_slice_work / GC_INC_PACE_DIV (78) object allocations, so a cycle
  * over n old objects (about 4n + 2 * references units) ends within about
  * n / 32 allocations; with cycles starting when generation 2 grew by 1/8
@@ -228,6 +232,7 @@ static inline void mark_child(gc_state *st, struct gc_inc *inc, om_object *child
     uint32_t *r = gc_refs_of(&st->old, (size_t)i);
     if (!(*r & GC_OLD_MARK)) {
         *r |= GC_OLD_MARK;
+        inc->marked++;
         inc->stack[inc->sp++] = (uint32_t)i; /* capacity n: each entry once */
     }
 }
@@ -351,6 +356,7 @@ static void mark(gc_state *st, struct gc_inc *inc, size_t budget)
         uint32_t r = *gc_refs_of(t, i);
         if (*gc_slot(t, i) && !(r & GC_OLD_MARK) && r > 0) {
             *gc_refs_of(t, i) = r | GC_OLD_MARK;
+            inc->marked++;
             inc->stack[inc->sp++] = (uint32_t)i;
         }
     }
@@ -426,9 +432,9 @@ static void slice(gc_state *st)
         } else {
             size_t left = budget > inc->work ? budget - inc->work : 0;
             size_t quota = left / GC_INC_FREE_COST ? left / GC_INC_FREE_COST : 1;
-            size_t before = inc->free_pos;
+            size_t before = inc->free_pos.pos;
             int done = gc_free_step(st, &inc->garbage, &inc->free_pos, quota);
-            inc->work += (done ? quota : inc->free_pos - before) * GC_INC_FREE_COST;
+            inc->work += (done ? quota : inc->free_pos.pos - before) * GC_INC_FREE_COST;
             if (done) {
                 st->work += inc->work;
                 inc->pause_ns += om_now_ns() - t0.wall;

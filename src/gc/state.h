@@ -326,10 +326,15 @@ static inline void gc_hold(om_object *o, gc_survey *s)
  * refers to it any more, so it can be freed a piece at a time. */
 OM_INTERNAL void gc_handle_unreachable(gc_state *st, gc_vec *u, gc_vec *stack, unsigned promote_to,
                                        gc_result *res, gc_vec *later, gc_survey s);
-/* Frees deferred garbage g, at most budget objects' worth per call: first
- * `clear` on each, then each hold is dropped.  *pos starts at 0; returns 1
- * when all of g is done (g is then empty). */
-OM_INTERNAL int gc_free_step(gc_state *st, gc_vec *g, size_t *pos, size_t budget);
+/* Frees deferred garbage g, at most budget steps per call (a `clear` or a
+ * dropped hold: two steps a member, three for one a later member still
+ * referred to), a block of members at a time: `clear` on each, then each
+ * hold is dropped.  *p starts at {0, 0} (p->pos counts the steps done);
+ * returns 1 when all of g is done (g is then empty). */
+typedef struct gc_free_pos {
+    size_t pos, kept;
+} gc_free_pos;
+OM_INTERNAL int gc_free_step(gc_state *st, gc_vec *g, gc_free_pos *p, size_t budget);
 
 /* ---- gc/run.c: a collection as the program sees it ---------------------------------
  * Callbacks, debug output, statistics, pauses, counts around one collection

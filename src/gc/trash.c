@@ -25,8 +25,11 @@
  *                       references from inside U); members that something
  *                       outside U now refers to, and all they reach in U,
  *                       leave U alive and untouched
- *     delete            `clear` on every member (we still hold each), then
- *                       each one's hold is dropped, which frees it
+ *     delete            a block of 128 members at a time: `clear` on each
+ *                       (we still hold each), then each one's hold is
+ *                       dropped, which frees it while it is still in cache
+ *                       (one that a later block still refers to waits for
+ *                       the end: gc_free_step)
  *
  * After each step U holds only members with GC_COLLECTING, alive, and held
  * once by the collector; whatever leaves U leaves with clean phase bits and
@@ -273,33 +276,68 @@ static void resurrect(gc_state *st, gc_vec *u, gc_vec *stack, unsigned promote_t
     stack->len = 0;
 }
 
-/* Frees deferred garbage: positions [0, len) clear, [len, 2 len) release. */
-int gc_free_step(gc_state *st, gc_vec *g, size_t *pos, size_t budget)
+/* Garbage is freed a block at a time: the block's members are cleared, then
+ * released while they are still in cache (one pass of clears over all of
+ * the garbage, then one of releases, read every member twice from memory).
+ * Each member is held once by us, so clearing frees none of them; dropping
+ * the hold of a cleared member frees it, unless a member of a later block,
+ * not cleared yet, still refers to it: that one waits at the front of the
+ * list (g[0, kept), below every position still to read) and its hold is
+ * dropped at the end, when every member is cleared (a member whose type could
+ * not break its references survives then, clean, in the old generation,
+ * with its table entry).  Positions: block b covers [2 b B, 2 (b + 1) B),
+ * its clears then its releases; [2 len, 2 len + kept) the members that
+ * waited. */
+#define GC_FREE_BLOCK 128
+
+static void clear_member(gc_state *st, om_object *o)
+{
+    if (st->debug & OM_GC_DEBUG_COLLECTABLE)
+        print_object("collectable", o);
+    if (o->ob_type->clear)
+        o->ob_type->clear(o);
+}
+
+static void release_member(gc_state *st, om_object *o)
+{
+    if (o->ob_refcnt > 1) /* survives (or a later member's release frees it) */
+        gc_promote(st, o, GC_GEN_OLD);
+    else
+        gc_settle(o, GC_GEN_OLD);
+    om_decref(o);
+}
+
+/* Clears, then releases, what budget allows of the block at p->pos. */
+static size_t block_step(gc_state *st, gc_vec *g, gc_free_pos *p, size_t budget)
+{
+    size_t first = p->pos / (2 * GC_FREE_BLOCK) * GC_FREE_BLOCK, done = 0;
+    size_t m = g->len - first < GC_FREE_BLOCK ? g->len - first : GC_FREE_BLOCK;
+    size_t r = p->pos - 2 * first;
+    om_object **block = g->items + first;
+    for (; r < m && done < budget; r++, done++)
+        clear_member(st, block[r]);
+    for (; r < 2 * m && done < budget; r++, done++) {
+        om_object *o = block[r - m];
+        if (o->ob_refcnt > 1)
+            g->items[p->kept++] = o; /* a later block may still refer to it */
+        else
+            release_member(st, o);
+    }
+    p->pos = 2 * first + r;
+    return done;
+}
+
+int gc_free_step(gc_state *st, gc_vec *g, gc_free_pos *p, size_t budget)
 {
     size_t n = g->len, done = 0;
-    for (; *pos < n && done < budget; ++*pos, done++) {
-        om_object *o = g->items[*pos];
-        if (st->debug & OM_GC_DEBUG_COLLECTABLE)
-            print_object("collectable", o);
-        if (o->ob_type->clear)
-            o->ob_type->clear(o);
-    }
-    /* Each member is still held once by us, so clearing freed none of them;
-     * dropping the hold frees each (a member whose type could not break its
-     * references survives, clean, in the old generation, with its table
-     * entry). */
-    for (; *pos < 2 * n && done < budget; ++*pos, done++) {
-        om_object *o = g->items[*pos - n];
-        if (o->ob_refcnt > 1) /* survives (or a later member's release frees it) */
-            gc_promote(st, o, GC_GEN_OLD);
-        else
-            gc_settle(o, GC_GEN_OLD);
-        om_decref(o);
-    }
-    if (*pos < 2 * n)
+    while (p->pos < 2 * n && done < budget)
+        done += block_step(st, g, p, budget - done);
+    for (; p->pos < 2 * n + p->kept && done < budget; p->pos++, done++)
+        release_member(st, g->items[p->pos - 2 * n]);
+    if (p->pos < 2 * n + p->kept)
         return 0;
     g->len = 0;
-    *pos = 0;
+    *p = (gc_free_pos){0, 0};
     return 1;
 }
 
@@ -317,7 +355,7 @@ static void delete_garbage(gc_state *st, gc_vec *u, gc_result *res, gc_vec *late
         u->len = 0;
         return;
     }
-    if (later && later->len == 0) {
+    if (later && later->len == 0 && later->cap < u->len) {
         gc_vec tmp = *later; /* swap: later takes U's array, U keeps a spare */
         *later = *u;
         *u = tmp;
@@ -331,7 +369,7 @@ static void delete_garbage(gc_state *st, gc_vec *u, gc_result *res, gc_vec *late
         u->len = 0;
         return;
     } /* no memory to defer: freed now */
-    size_t pos = 0;
+    gc_free_pos pos = {0, 0};
     gc_free_step(st, u, &pos, SIZE_MAX);
 }
 

@@ -450,6 +450,56 @@ static void cycles_reuse_their_buffers(void **state)
     om_runtime_free(rt);
 }
 
+/* group sizes the member list and the garbage list for all of S before it
+ * lists the first member (|S| <= entries - marked), so neither grows (a
+ * doubling copy faulted hundreds of fresh pages inside one slice), and the
+ * garbage stays in the list it was sized into. */
+static void group_sizes_its_lists_for_the_proposal(void **state)
+{
+    (void)state;
+    om_runtime *rt = new_incremental_runtime();
+    enum { LIVE = 3000, PAIRS = 2500 };
+    om_object *root = mk(rt, &node_type, 1), *prev = root;
+    for (int i = 1; i < LIVE; i++) {
+        om_object *o = mk(rt, &node_type, 1);
+        set_slot(prev, 0, o);
+        om_decref(o);
+        prev = o;
+    }
+    om_object *held[PAIRS];
+    for (int i = 0; i < PAIRS; i++) {
+        om_object *a = mk(rt, &node_type, 1), *b = mk(rt, &node_type, 1);
+        set_slot(a, 0, b);
+        set_slot(b, 0, a);
+        om_decref(b);
+        held[i] = a;
+    }
+    om_gc_collect(rt, 2); /* all old, all in the table */
+    for (int i = 0; i < PAIRS; i++)
+        om_decref(held[i]);
+    assert_int_equal(gc_inc_start(rt->gc), 0);
+    struct gc_inc *inc = rt->gc->inc;
+    while (inc->phase < INC_GROUP_INIT)
+        gc_inc_slice(rt->gc);
+    gc_inc_slice(rt->gc); /* the first group_init slice sizes the lists */
+    assert_int_equal(inc->n - inc->marked, 2 * PAIRS);
+    assert_true(inc->members_cap >= 2 * PAIRS);
+    assert_true(inc->garbage.cap >= 2 * PAIRS);
+    uint32_t *members = inc->members;
+    om_object **garbage = inc->garbage.items;
+    while (inc->phase < INC_FREE)
+        gc_inc_slice(rt->gc);
+    assert_ptr_equal(inc->members, members);
+    assert_ptr_equal(inc->garbage.items, garbage);
+    assert_int_equal(inc->garbage.len, 2 * PAIRS);
+    gc_inc_finish(rt->gc);
+    assert_null(rt->gc->inc);
+    for (uint32_t i = LIVE; i < LIVE + 2 * PAIRS; i++)
+        assert_int_equal(frees[i], 1);
+    om_decref(root);
+    om_runtime_free(rt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +511,7 @@ int main(void)
         cmocka_unit_test(explicit_full_collection_and_freeze_abort_a_cycle),
         cmocka_unit_test(a_slice_stops_inside_a_long_list),
         cmocka_unit_test(cycles_reuse_their_buffers),
+        cmocka_unit_test(group_sizes_its_lists_for_the_proposal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
