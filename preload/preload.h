@@ -10,6 +10,7 @@
  *     unwind.c    the cached unwinder: rules learned from libunwind, and
  *                 the outer frames shared with the previous stack
  *     clock.c     the recorder's clock (time-stamp counter, scaled)
+ *     ticker.c    a helper thread's tick: "has time moved?" in one load
  *     process.c   the capture file's name, module maps, dlopen / exec / _exit
  *                 interposers, the start-up constructor
  *
@@ -80,6 +81,8 @@ OM_INTERNAL void pl_record_flush_self(void);
 OM_INTERNAL void pl_record_finish(int stop);
 /* Appends a snapshot of the module maps (after dlopen). */
 OM_INTERNAL void pl_record_maps(void);
+/* The calling thread's allocations are never recorded (the ticker's). */
+OM_INTERNAL void pl_record_ignore_thread(void);
 
 /* ---- clock.c ------------------------------------------------------------------ */
 /* Microseconds since the capture started: the CPU's time-stamp counter scaled
@@ -116,6 +119,20 @@ static inline uint64_t pl_now_us(void)
     }
     return (om_now_ns() - pl_clock_ns0) / 1000u;
 }
+
+/* ---- ticker.c ---------------------------------------------------------------- */
+/* pl_tick: bumped every few milliseconds by the helper thread while
+ * pl_ticker_on (see ticker.c).  Both read with relaxed loads. */
+OM_INTERNAL extern uint64_t pl_tick;
+OM_INTERNAL extern int pl_ticker_on;
+/* Starts the helper, once per process (a failure leaves pl_ticker_on 0). */
+OM_INTERNAL void pl_ticker_start(void);
+/* A forked child: no helper runs; the next pl_ticker_start makes one. */
+OM_INTERNAL void pl_ticker_forget(void);
+/* Events of one thread before it starts the helper: below 2^32 (a 32-bit
+ * count); large, so that short-lived tools never get a second thread, and
+ * small beside an allocation-heavy run (binary trees: 6.4 million). */
+#define PL_TICKER_AFTER (1u << 20)
 
 /* ---- unwind.c: the cached unwinder --------------------------------------------- */
 /* How to find the caller of a frame whose pc is `ip`, learned once from

@@ -36,7 +36,8 @@
  *
  * Time: the clock of clock.c, written in units of CAP_TIME_UNIT_US, each
  * thread's times never going backwards; while the capture has one thread,
- * not read at every event (event_now).
+ * not read at every event (event_now, with ticker.c's word saying when
+ * time has moved on).
  *
  * Fork: the prepare handler takes the recorder's lock; the child bumps the
  * generation, which makes its one thread start a fresh buffer (and so a fresh
@@ -99,6 +100,7 @@ struct pl_thread {
     uint64_t clock_coarse; /* the coarse clock then */
     uint32_t clock_left;   /* events that may still reuse clock_us */
     uint32_t clock_every;  /* events between exact readings */
+    uint32_t events;       /* events until PL_TICKER_AFTER (event_now) */
     /* The previous allocation's stack in the block, outermost frame first:
      * an allocation writes only the frames below those it shares with it.
      * (prev_frames only for the frame-pointer unwinder; unwind.c keeps its
@@ -238,15 +240,17 @@ static uint8_t *put_string(uint8_t *p, const char *s, size_t max)
  * event on a virtual machine (30 to 50 ns there).  While the capture has one
  * thread, where the file's order is the order of events and times only place
  * them on the timeline, an event may take the thread's last reading instead,
- * as long as the coarse clock (the kernel's tick, read from the vDSO without
- * the counter) has not moved and fewer than clock_every events went by.
- * clock_every adapts so that that many events take about PL_CLOCK_STALE_US:
- * times are then late by at most that in a steady stream, and by at most one
- * tick (1 to 4 ms) when a burst of events gives way to a slow trickle.  With
- * two threads or more, every event reads the counter (their order across
- * threads comes from the times).  Binary trees (depth 14, full stacks, a
- * loaded 2-core machine): 0.56 s with a reading at every event, 0.28 to
- * 0.32 s with this. */
+ * as long as time has not moved on (the ticker's word, ticker.c; before the
+ * ticker runs, the kernel's coarse clock, read from the vDSO without the
+ * counter) and fewer than clock_every events went by.  clock_every adapts
+ * so that that many events take about PL_CLOCK_STALE_US: times are then
+ * late by at most that in a steady stream, and by at most one tick (2 ms
+ * for the ticker, 1 to 4 for the coarse clock) when a burst of events gives
+ * way to a slow trickle.  With two threads or more, every event reads the
+ * counter (their order across threads comes from the times).  Binary trees
+ * (depth 14, full stacks, a loaded 2-core machine): 0.56 s with a reading
+ * at every event, 0.28 to 0.32 s with the coarse clock; its 10 ns a read
+ * were then 0.05 s of CPU, which the ticker's load saves. */
 #define PL_CLOCK_STALE_US  2u
 #define PL_CLOCK_EVERY_MAX 64u
 
@@ -272,12 +276,27 @@ static OM_NOINLINE uint64_t event_now_exact(pl_thread *t, uint64_t coarse)
     return now;
 }
 
+/* "Has time moved?" without the ticker: the coarse clock, counting the
+ * thread's events towards starting the ticker. */
+static OM_NOINLINE uint64_t coarse_or_start(pl_thread *t)
+{
+    if (++t->events >= PL_TICKER_AFTER) {
+        t->events = 0;
+        pl_ticker_start();
+        if (__atomic_load_n(&pl_ticker_on, __ATOMIC_RELAXED))
+            return (uint64_t)-1; /* not a tick: the next event reads anew */
+    }
+    return coarse_now();
+}
+
 /* The time of an event of thread t (see above). */
 static inline uint64_t event_now(pl_thread *t)
 {
     if (OM_UNLIKELY(__atomic_load_n(&next_thread_index, __ATOMIC_RELAXED) > 1))
         return pl_now_us();
-    uint64_t coarse = coarse_now();
+    uint64_t coarse = OM_LIKELY(__atomic_load_n(&pl_ticker_on, __ATOMIC_RELAXED))
+                          ? __atomic_load_n(&pl_tick, __ATOMIC_RELAXED)
+                          : coarse_or_start(t);
     if (OM_LIKELY(t->clock_left && coarse == t->clock_coarse)) {
         t->clock_left--;
         return t->clock_us;
@@ -409,6 +428,7 @@ static void reset_thread(pl_thread *t)
     t->len = 0;
     t->last_tick = 0; /* a forked child's clock starts again */
     t->clock_us = t->clock_left = 0;
+    t->events = 0;
     t->rng = om_random_seed();
     record_thread(t);
 }
@@ -571,6 +591,11 @@ out:
     busy = 0;
 }
 
+void pl_record_ignore_thread(void)
+{
+    busy = 1;
+}
+
 /* ---- the file's opening records ------------------------------------------------ */
 static void emit_raw(const uint8_t *rec, size_t len, void *arg)
 {
@@ -686,6 +711,7 @@ static void after_fork_child(void)
     next_thread_index = 0;
     next_memory_us = 0;
     pl_clock_start();
+    pl_ticker_forget();
     reopen_pending = 1;
     __atomic_add_fetch(&cap_generation, 1, __ATOMIC_RELEASE);
 }

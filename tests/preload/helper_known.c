@@ -11,7 +11,9 @@
  * Arguments pick extra behaviour: "leak=N", "crash" (SIGSEGV at the end),
  * "kill" (SIGKILL at the end), "fork" (a child also leaks), "big" (100 MiB in
  * 1000-byte blocks, for sampling), "shapes" (stacks that the recorder's
- * cached unwinder must tell apart, see shapes()), anything else is ignored
+ * cached unwinder must tell apart, see shapes()), "pause" (a burst of
+ * events, a second's sleep, one block of 64 MiB: see pause_then_peak()),
+ * anything else is ignored
  * (the HTML test passes a string with markup in it).
  */
 #include <signal.h>
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NOINLINE __attribute__((noinline))
@@ -144,6 +147,24 @@ NOINLINE static void shapes(void)
     }
 }
 
+/* A burst long enough for the recorder to stop reading the clock at every
+ * event (and to start its ticker), a pause, then the run's peak: the
+ * report must place the peak after the pause, not at the burst's end. */
+NOINLINE static void pause_then_peak(void)
+{
+    for (int i = 0; i < 600000; i++) {
+        char *p = malloc(16);
+        sink = p;
+        free(p);
+    }
+    struct timespec second = {1, 0};
+    nanosleep(&second, NULL);
+    char *peak = malloc(64u << 20);
+    sink = peak;
+    free(peak);
+    sink = NULL;
+}
+
 int main(int argc, char **argv)
 {
     int leak = 100, crash = 0, kill_self = 0, child = 0;
@@ -160,6 +181,8 @@ int main(int argc, char **argv)
             big();
         else if (!strcmp(argv[i], "shapes"))
             shapes();
+        else if (!strcmp(argv[i], "pause"))
+            pause_then_peak();
     }
     leak_some(leak);
     temp_loop();

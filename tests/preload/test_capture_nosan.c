@@ -2,8 +2,9 @@
  * tests/preload/test_capture_nosan.c: `objmem run` and `objmem report` on a
  * program whose allocations are known (helper_known.c): the numbers, the
  * stacks, sampling, forked children, a killed and a crashing program, the
- * frame-pointer unwinder, the HTML page's escaping, `objmem diff`, and a
- * real program recorded without changing what it prints.
+ * frame-pointer unwinder, times after a pause, the HTML page's escaping,
+ * `objmem diff`, and a real program recorded without changing what it
+ * prints.
  */
 #include "preload_test.h"
 
@@ -128,6 +129,26 @@ static void follows_forked_children(void **state)
                      0);
     assert_int_equal(atoi(out), 1);
     assert_true(json_number("child.json", "leak_bytes") == 7000);
+}
+
+/* After a burst of events and a pause, the next event's time is read anew
+ * (record.c's event_now: the ticker or the coarse clock sees the pause):
+ * the peak, allocated a second after the burst and just before the end,
+ * is placed there, not at the burst's end. */
+static void times_after_a_pause(void **state)
+{
+    (void)state;
+    PT_REQUIRE_PRELOAD();
+    assert_int_equal(record("pause.cap", "", "pause"), 0);
+    assert_int_equal(pt_runf(out, sizeof out,
+                             "cd '%s' && '%s' report -q --json pause.json pause.cap 2>&1", dir,
+                             pt_objmem()),
+                     0);
+    assert_true(json_number("pause.json", "peak_bytes") >= 64 << 20);
+    double peak = json_number("pause.json", "peak_s");
+    double end = json_number("pause.json", "duration_s");
+    assert_true(peak >= 1.0);
+    assert_true(end - peak < 0.5);
 }
 
 static void killed_program_leaves_a_report(void **state)
@@ -261,6 +282,7 @@ int main(void)
         cmocka_unit_test(html_escapes_what_the_program_gave),
         cmocka_unit_test(sampling_keeps_totals_unbiased),
         cmocka_unit_test(follows_forked_children),
+        cmocka_unit_test(times_after_a_pause),
         cmocka_unit_test(killed_program_leaves_a_report),
         cmocka_unit_test(crashing_program_leaves_a_report),
         cmocka_unit_test(frame_pointer_unwinder),
