@@ -211,6 +211,8 @@ int demo_objects(const demo_options *opt)
         print_types(c.rt);
         long freed = om_gc_collect(c.rt, 2);
         printf("  a full collection freed %ld objects of dropped buckets\n", freed);
+        printf("  a second full collection freed %ld (the first found all the garbage)\n",
+               om_gc_collect(c.rt, 2));
         demo_note("objects: %ld objects of dropped buckets freed by one full collection; "
                   "name-length cache hit %llu of %llu lookups",
                   freed, (unsigned long long)info.hits,

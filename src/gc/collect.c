@@ -159,10 +159,23 @@ static void release_candidates(collection *c)
 
 /* A full collection may take its candidates from the tables (plus the
  * young objects of the dirty pools) when they hold every object of their
- * generations. */
+ * generations.  Switched off (GC_FULL_FROM_TABLES 0): on the demo's object
+ * workload (records, instances with dicts, an LRU cache, incremental cycles
+ * under way) such a collection left garbage that a second one found, while
+ * the heap walk finds all of it at once.  The cause: subtract_old enlists
+ * the children it meets, and the demo's graph has tracked children outside
+ * both tables, so the list, reserved for the table entries only, filled up;
+ * subtract_enlisting then skipped a child's subtraction (its "room" branch),
+ * and the child, enlisted later from the table with its whole count, looked
+ * referenced from outside.  The fix wants the list (and the mark stack)
+ * grown on demand there and in subtract_old's own enlisting, with a failure
+ * handled by release_candidates before the table is emptied.  Until then
+ * every full collection walks the heap; the demo's report test checks that
+ * a second full collection finds nothing. */
+#define GC_FULL_FROM_TABLES 0
 static bool tables_complete(const gc_state *st)
 {
-    return st->old.on && !st->old.incomplete && !st->mid.incomplete;
+    return GC_FULL_FROM_TABLES && st->old.on && !st->old.incomplete && !st->mid.incomplete;
 }
 
 /* After: every tracked object of generation <= gen in the dirty pools (all

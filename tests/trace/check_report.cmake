@@ -6,7 +6,7 @@ execute_process(COMMAND ${OBJMEM} demo --quick --no-progress --report ${OUT}
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "objmem demo failed (${rc}):\n${out}\n${err}")
 endif()
-foreach(want "top allocation sites" "demo_trace\\.c:[0-9]+" "live objects by type"
+foreach(want "a second full collection freed 0 " "top allocation sites" "demo_trace\\.c:[0-9]+" "live objects by type"
              "region \"build the index\"" "bytes a trace" "report: ")
   if(NOT out MATCHES "${want}")
     message(FATAL_ERROR "objmem demo: no '${want}' in:\n${out}")
