@@ -13,9 +13,10 @@
  *                      <= g becomes a candidate: GC_COLLECTING,
  *                      gc_refs = refcnt
  *     subtract_old     a full collection over complete tables: one pass
- *                      over the old table both enlists each entry and
- *                      subtracts its references (no heap walk, each old
- *                      object read once)
+ *                      over the young candidates and the old table both
+ *                      enlists each entry and subtracts its references,
+ *                      enlisting and traversing too what they reach in no
+ *                      table (no heap walk, each object read once)
  *     subtract_refs    each candidate's references to other candidates are
  *                      subtracted: gc_refs = references from outside
  *     mark_and_sort    from every candidate with gc_refs > 0, mark
@@ -159,23 +160,13 @@ static void release_candidates(collection *c)
 
 /* A full collection may take its candidates from the tables (plus the
  * young objects of the dirty pools) when they hold every object of their
- * generations.  Switched off (GC_FULL_FROM_TABLES 0): on the demo's object
- * workload (records, instances with dicts, an LRU cache, incremental cycles
- * under way) such a collection left garbage that a second one found, while
- * the heap walk finds all of it at once.  The cause: subtract_old enlists
- * the children it meets, and the demo's graph has tracked children outside
- * both tables, so the list, reserved for the table entries only, filled up;
- * subtract_enlisting then skipped a child's subtraction (its "room" branch),
- * and the child, enlisted later from the table with its whole count, looked
- * referenced from outside.  The fix wants the list (and the mark stack)
- * grown on demand there and in subtract_old's own enlisting, with a failure
- * handled by release_candidates before the table is emptied.  Until then
- * every full collection walks the heap; the demo's report test checks that
- * a second full collection finds nothing. */
-#define GC_FULL_FROM_TABLES 0
+ * generations.  Tracked objects in no table and outside the dirty pools (a
+ * young object recycled from a free list) are found through the references
+ * of the others (subtract_old); the demo's report test checks, on a workload
+ * that has them, that a second full collection finds nothing more. */
 static bool tables_complete(const gc_state *st)
 {
-    return GC_FULL_FROM_TABLES && st->old.on && !st->old.incomplete && !st->mid.incomplete;
+    return st->old.on && !st->old.incomplete && !st->mid.incomplete;
 }
 
 /* After: every tracked object of generation <= gen in the dirty pools (all
@@ -273,12 +264,30 @@ static void subtract_refs(collection *c)
 }
 
 /* ---- subtract_old: gather and subtract_refs in one pass over the old table ----
- * A full collection over complete tables: the young candidates are listed
- * (gather), every entry of the old table is one, and each old entry's visit
- * both enlists it and subtracts its references.  A child not listed yet is
- * an old entry further on (the tables are complete): it is enlisted on the
- * spot, and traversed when the pass reaches its entry.  So every candidate
- * is traversed once, and the old objects are read once instead of twice. */
+ * A full collection over complete tables: the young candidates of the dirty
+ * pools and the middle table are listed (gather), every entry of the old
+ * table is one, and each old entry's visit both enlists it and subtracts its
+ * references.  A child not listed yet is either an old entry further on (it
+ * has GC_WATCHED: enlisted on the spot, traversed when the pass reaches its
+ * entry) or a young object in no table and outside the dirty pools (one
+ * recycled from a free list, say: enlisted, and queued on c->stack, which is
+ * idle until marking, to be traversed after the pass).  So every candidate
+ * is traversed once, and the old objects are read once instead of twice.
+ * The lists grow on demand; when they cannot, c->failed is set and the
+ * caller undoes the collection (release_candidates) with the table as it is. */
+
+/* Room for `need` entries on v: 0, or -1 (c->failed set). */
+static int room(collection *c, gc_vec *v, size_t need)
+{
+    if (OM_LIKELY(need <= v->cap))
+        return 0;
+    size_t cap = v->cap * 2 > need ? v->cap * 2 : need + 1024;
+    if (gc_vec_reserve(v, cap) == 0)
+        return 0;
+    c->failed = 1;
+    return -1;
+}
+
 static inline void subtract_enlisting(collection *c, om_object *child)
 {
     if (!child)
@@ -286,8 +295,13 @@ static inline void subtract_enlisting(collection *c, om_object *child)
     uint32_t g = child->ob_gc;
     if (!(g & GC_COLLECTING)) {
         bool candidate = (g & OM_GC_TRACKED) && (g & OM_GC_GEN_MASK) != OM_GC_GEN_MASK;
-        if (!candidate || OM_UNLIKELY(c->cands.len == c->cands.cap))
-            return; /* not a candidate (room: conservative, never needed) */
+        if (!candidate || OM_UNLIKELY(room(c, &c->cands, c->cands.len + 1) != 0))
+            return;
+        if (!(g & GC_WATCHED)) { /* in no table: the pass will not traverse it */
+            if (OM_UNLIKELY(room(c, &c->stack, c->stack.len + 1) != 0))
+                return;
+            c->stack.items[c->stack.len++] = child;
+        }
         enlist_reserved(&c->cands, child);
     }
     subtract_one(child);
@@ -299,15 +313,34 @@ static int subtract_enlisting_visit(om_object *child, void *arg)
     return 0;
 }
 
-/* After: every live entry of the old table is a candidate and has been
- * traversed; the table is empty, rebuilt from the survivors. */
-static void subtract_old(collection *c)
+/* Subtracts (and enlists) every child of candidate o. */
+static inline void subtract_children(collection *c, const gc_layouts *lay, om_object *o)
+{
+    size_t k;
+    om_object *const *items;
+    if (gc_items(lay, o, &items, &k)) {
+        for (size_t i = 0; i < k; i++)
+            subtract_enlisting(c, items[i]);
+    } else if (o->ob_type->traverse) {
+        o->ob_type->traverse(o, subtract_enlisting_visit, c);
+    }
+}
+
+/* After (unless c->failed): the young candidates (the first `young`), every
+ * live entry of the old table, and every object any of them reaches in no
+ * table, are candidates and have been traversed; the
+ * table is empty, rebuilt from the survivors.  On failure the table is left
+ * whole for release_candidates. */
+static void subtract_old(collection *c, size_t young)
 {
     enum { AHEAD = 8 };
     const gc_layouts lay = c->st->layouts;
     gc_table *t = &c->st->old;
     size_t n = t->len;
     c->looked += n;
+    c->stack.len = 0;
+    for (size_t i = 0; i < young && !c->failed; i++) /* the list may move: by index */
+        subtract_children(c, &lay, c->cands.items[i]);
     for (size_t base = 0; base < n; base += GC_CHUNK) {
         om_object *const *objs = t->chunks[base >> GC_CHUNK_SHIFT]->objs;
         size_t m = n - base < GC_CHUNK ? n - base : GC_CHUNK;
@@ -317,18 +350,21 @@ static void subtract_old(collection *c)
             om_object *o = objs[j];
             if (!o)
                 continue;
-            if (!(o->ob_gc & GC_COLLECTING))
+            if (OM_UNLIKELY(c->failed))
+                return;
+            if (!(o->ob_gc & GC_COLLECTING)) {
+                if (OM_UNLIKELY(room(c, &c->cands, c->cands.len + 1) != 0))
+                    return;
                 enlist_reserved(&c->cands, o);
-            size_t k;
-            om_object *const *items;
-            if (gc_items(&lay, o, &items, &k)) {
-                for (size_t i = 0; i < k; i++)
-                    subtract_enlisting(c, items[i]);
-            } else if (o->ob_type->traverse) {
-                o->ob_type->traverse(o, subtract_enlisting_visit, c);
             }
+            subtract_children(c, &lay, o);
         }
     }
+    while (c->stack.len && !c->failed) /* the candidates in no table */
+        subtract_children(c, &lay, c->stack.items[--c->stack.len]);
+    c->stack.len = 0;
+    if (c->failed)
+        return;
     t->len = 0;
     t->tombstones = 0;
     t->incomplete = 0;
@@ -587,9 +623,17 @@ int gc_collect_atomic(gc_state *st, int gen, gc_result *res)
         return -1;
     }
     size_t young = c.cands.len; /* all of them, unless the old table is still to come */
-    if (c.from_tables)
-        subtract_old(&c);
-    subtract_range(&c, young); /* after subtract_old: every candidate is listed by then */
+    if (c.from_tables) {
+        subtract_old(&c, young); /* the young candidates' references too */
+        if (!c.failed && gc_vec_reserve(&c.stack, c.cands.len) != 0)
+            c.failed = 1; /* the mark stack holds every candidate at most once */
+        if (OM_UNLIKELY(c.failed)) {
+            release_candidates(&c);
+            keep_lists(st, &c, 0);
+            return -1;
+        }
+    } else
+        subtract_range(&c, young);
     unsigned promote = c.gen + 1 < GC_GEN_OLD ? c.gen + 1 : GC_GEN_OLD;
     res->candidates = c.cands.len;
     st->work += c.looked + GC_PASSES * c.cands.len;

@@ -1,8 +1,7 @@
 /* Where a collection finds its candidates, and how it reads them: a full
- * collection walks the heap (gathering from the generation tables is
- * switched off, see gc/collect.c) and rebuilds an incomplete table; whatever
- * stays alive in generation 2 keeps its table entry; registered item
- * layouts (lists, tuples) are read in place. */
+ * collection gathers from the generation tables while they are complete and
+ * walks the heap otherwise; whatever stays alive in generation 2 keeps its
+ * table entry; registered item layouts (lists, tuples) are read in place. */
 #include "nodes.h"
 #include "gc/state.h"
 
@@ -15,6 +14,37 @@ static const om_type noclear_type = {
     .dealloc = node_dealloc,
     .traverse = node_traverse,
 };
+
+static bool watched(const om_object *o)
+{
+    return (o->ob_gc & GC_WATCHED) != 0;
+}
+
+static void a_full_collection_reads_the_tables_not_the_heap(void **state)
+{
+    (void)state;
+    om_runtime *rt = new_runtime();
+    enum { ATOMS = 2000 };
+    om_object *atoms[ATOMS];
+    for (int i = 0; i < ATOMS; i++)
+        atoms[i] = mk(rt, &atom_type, 0); /* blocks a heap walk must look at */
+    om_object *a = mk(rt, &node_type, 1), *b = mk(rt, &node_type, 1);
+    set_slot(a, 0, b);
+    set_slot(b, 0, a);
+    assert_int_equal(om_gc_collect(rt, 2), 0);
+    assert_true(watched(a) && watched(b));
+    assert_false(rt->gc->old.incomplete);
+    uint64_t before = rt->gc->work;
+    assert_int_equal(om_gc_collect(rt, 2), 0);
+    assert_true(rt->gc->work - before < ATOMS / 2); /* two entries, no heap walk */
+    om_decref(a);
+    om_decref(b);
+    assert_int_equal(om_gc_collect(rt, 2), 2);
+    for (int i = 0; i < ATOMS; i++)
+        om_decref(atoms[i]);
+    gc_check_clean(rt->gc);
+    om_runtime_free(rt);
+}
 
 static void an_incomplete_table_sends_a_full_collection_to_the_heap(void **state)
 {
@@ -176,6 +206,7 @@ static void garbage_is_freed_a_block_at_a_time(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_full_collection_reads_the_tables_not_the_heap),
         cmocka_unit_test(an_incomplete_table_sends_a_full_collection_to_the_heap),
         cmocka_unit_test(garbage_is_freed_a_block_at_a_time),
         cmocka_unit_test(what_clear_cannot_free_stays_in_the_old_table),
