@@ -188,6 +188,14 @@ static inline void *hp_heap_alloc(hp_heap *h, size_t size)
     return hp_alloc_slow(h, size);
 }
 
+static inline void hp_heap_touch(hp_heap *h, void *p)
+{
+    hp_pool *q = hp_slot_of(p);
+    if (OM_LIKELY(q && HP_LOAD(&q->heap) == h && (q->flags & HP_POOL_DIRTY)))
+        return; /* already on the dirty list */
+    hp_heap_touch_slow(h, p);
+}
+
 static inline void hp_heap_free(hp_heap *h, void *p)
 {
     hp_pool *q = hp_slot_of(p);

@@ -54,6 +54,11 @@ OM_INTERNAL int hp_heap_walk(hp_heap *h, hp_visit_fn visit, void *arg);
  * hp_heap_clear_dirty(h). */
 OM_INTERNAL int hp_heap_walk_dirty(hp_heap *h, hp_visit_fn visit, void *arg);
 OM_INTERNAL void hp_heap_clear_dirty(hp_heap *h);
+/* Counts the pool of p, a live block of h handed out again without an
+ * allocation (an object layer's free list), as allocated from: the next
+ * hp_heap_walk_dirty visits it.  O(1); static inline (heap/fast.h):
+ *   void hp_heap_touch(hp_heap *h, void *p); */
+OM_INTERNAL void hp_heap_touch_slow(hp_heap *h, void *p);
 /* Live blocks and bytes of h. */
 OM_INTERNAL void hp_heap_usage(const hp_heap *h, size_t *blocks, size_t *bytes);
 

@@ -103,6 +103,14 @@ static void mark_dirty(hp_heap *h, hp_pool *p)
     h->dirty = p;
 }
 
+void hp_heap_touch_slow(hp_heap *h, void *p)
+{
+    hp_pool *pool = hp_pool_of(p);
+    if (!pool || HP_LOAD(&pool->heap) != h)
+        om_fatal("hp_heap_touch: %p is not a block of private heap %p", p, (void *)h);
+    mark_dirty(h, pool);
+}
+
 static void unmark_dirty(hp_heap *h, hp_pool *p)
 {
     if (!(p->flags & HP_POOL_DIRTY))

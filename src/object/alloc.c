@@ -196,7 +196,10 @@ static inline om_object *alloc_pooled(om_runtime *rt, size_t size)
     if (OM_UNLIKELY(size <= 16 || size > OM_FREELIST_MAX_SIZE))
         return hp_heap_alloc(rt->heap, size);
     om_object *o = freelist_pop(rt, size);
-    return o ? o : hp_heap_alloc(rt->heap, ob_freelist_request(size));
+    if (!o)
+        return hp_heap_alloc(rt->heap, ob_freelist_request(size));
+    hp_heap_touch(rt->heap, o); /* a young object: where young collections look */
+    return o;
 }
 
 /* Everything but the plain case: a bad request, a collection due, the

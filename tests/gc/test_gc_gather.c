@@ -129,6 +129,30 @@ static void item_layouts_are_checked(void **state)
 
 /* Lists and tuples read in place: cycles through them, NULL items, empty
  * lists (no item array at all), and a tuple of atoms that gets untracked. */
+/* Blocks a free list hands out again count as allocated: a young cycle of
+ * recycled lists is found by a young collection, which looks only at the
+ * pools allocated from since the last one. */
+static void young_collections_see_recycled_blocks(void **state)
+{
+    (void)state;
+    om_runtime *rt = new_runtime();
+    enum { N = 64 };
+    om_object *parked[N];
+    for (int i = 0; i < N; i++)
+        parked[i] = om_list_new(rt);
+    for (int i = 0; i < N; i++)
+        om_decref(parked[i]);                  /* onto the list type's free list */
+    assert_int_equal(om_gc_collect(rt, 0), 0); /* no pool is dirty after this */
+    om_object *a = om_list_new(rt), *b = om_list_new(rt);
+    assert_int_equal(om_list_append(a, b), 0);
+    assert_int_equal(om_list_append(b, a), 0);
+    om_decref(a);
+    om_decref(b);
+    assert_int_equal(om_gc_collect(rt, 0), 2);
+    gc_check_clean(rt->gc);
+    om_runtime_free(rt);
+}
+
 static void cycles_through_lists_and_tuples(void **state)
 {
     (void)state;
@@ -213,6 +237,7 @@ int main(void)
         cmocka_unit_test(what_saveall_keeps_stays_in_the_old_table),
         cmocka_unit_test(item_layouts_are_checked),
         cmocka_unit_test(cycles_through_lists_and_tuples),
+        cmocka_unit_test(young_collections_see_recycled_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
