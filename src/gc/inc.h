@@ -28,9 +28,14 @@ struct gc_inc {
     enum inc_phase phase;
     size_t cursor, write; /* position in the table (write: compaction only) */
     size_t n;             /* the cycle's entries: [0, n) */
-    uint32_t *stack;      /* mark stack of entry indices (capacity n); from group on,
-                             next[]: the circular member list of each piece */
-    size_t sp, stack_cap;
+    /* The work lists (kept in gc_state.inc_spare between cycles):
+     *   stack    mark stack of entry indices (capacity n); from group on,
+     *            next[]: the circular member list of each piece (sp: its top)
+     *   cands, mark  verify's work lists, kept between its slices
+     *   garbage  verified garbage, held, freed in slices (INC_FREE)
+     *   members  from group on: the entry indices of S, ascending */
+    struct gc_inc_buffers buf;
+    size_t sp;
     size_t marked; /* entries given GC_OLD_MARK: |S| <= n - marked */
     /* subtract and mark: the entry whose items are being visited and the
      * next item (a slice may stop inside a list or tuple and go on from
@@ -42,15 +47,12 @@ struct gc_inc {
     uint64_t last_alloc;  /* rt->allocated when the last slice ran */
     uint64_t pause_ns;    /* the cycle's slices, summed */
     size_t work;          /* units done in the running slice */
-    gc_vec cands, mark;   /* verify's work lists, kept between its slices */
-    gc_vec garbage;       /* verified garbage, held, freed in slices (INC_FREE) */
     gc_free_pos free_pos; /* gc_free_step's position in it */
     gc_result res;        /* what verify found */
     size_t proposed;      /* |S| */
     size_t biggest;       /* the largest piece verified in one step */
     bool abort_wanted;    /* gc_inc_abort from inside a slice: done when it returns */
-    uint32_t *members;    /* from group on: the entry indices of S, ascending */
-    size_t nmembers, members_cap;
+    size_t nmembers;      /* entries of buf.members in use */
 };
 
 /* The cycle's entry index of o, or -1 when o is not one of its entries (an

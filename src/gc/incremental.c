@@ -74,15 +74,8 @@ int gc_inc_start(gc_state *st)
     struct gc_inc *inc = om_calloc(1, sizeof *inc);
     if (!inc)
         return -1;
-    struct gc_inc_buffers *b = &st->inc_spare; /* the last cycle's buffers */
-    inc->garbage = b->garbage;
-    inc->cands = b->cands;
-    inc->mark = b->mark;
-    inc->stack = b->stack;
-    inc->stack_cap = b->stack_cap;
-    inc->members = b->members;
-    inc->members_cap = b->members_cap;
-    *b = (struct gc_inc_buffers){0};
+    inc->buf = st->inc_spare; /* the last cycle's buffers */
+    st->inc_spare = (struct gc_inc_buffers){0};
     inc->last_alloc = st->rt->allocated;
     st->inc = inc;
     om_gc_info info = {.generation = 2, .automatic = 1, .incremental = 1};
@@ -111,13 +104,7 @@ static void keep_buffers(gc_state *st, struct gc_inc *inc)
     gc_inc_free_spare(st);
     size_t most = 2 * st->old.len + GC_KEEP_MIN;
     struct gc_inc_buffers *b = &st->inc_spare;
-    b->garbage = inc->garbage;
-    b->cands = inc->cands;
-    b->mark = inc->mark;
-    b->stack = inc->stack;
-    b->stack_cap = inc->stack_cap;
-    b->members = inc->members;
-    b->members_cap = inc->members_cap;
+    *b = inc->buf;
     b->garbage.len = b->cands.len = b->mark.len = 0;
     if (b->garbage.cap > most)
         gc_vec_free(&b->garbage);
@@ -147,7 +134,7 @@ void gc_inc_abort(gc_state *st)
         return;
     }
     if (inc->phase >= INC_VERIFY) { /* batches decided: free their garbage now, and end */
-        gc_free_step(st, &inc->garbage, &inc->free_pos, SIZE_MAX);
+        gc_free_step(st, &inc->buf.garbage, &inc->free_pos, SIZE_MAX);
         finish(st);
         return;
     }
@@ -233,7 +220,7 @@ static inline void mark_child(gc_state *st, struct gc_inc *inc, om_object *child
     if (!(*r & GC_OLD_MARK)) {
         *r |= GC_OLD_MARK;
         inc->marked++;
-        inc->stack[inc->sp++] = (uint32_t)i; /* capacity n: each entry once */
+        inc->buf.stack[inc->sp++] = (uint32_t)i; /* capacity n: each entry once */
     }
 }
 
@@ -314,16 +301,16 @@ static void mark(gc_state *st, struct gc_inc *inc, size_t budget)
 {
     const gc_layouts lay = st->layouts;
     gc_table *t = &st->old;
-    if (inc->stack_cap < inc->n) { /* room for the table's growth until the next cycle */
+    if (inc->buf.stack_cap < inc->n) { /* room for the table's growth until the next cycle */
         size_t cap = inc->n + inc->n / 4;
-        om_free(inc->stack);
-        inc->stack_cap = 0;
-        inc->stack = om_malloc(cap * sizeof *inc->stack);
-        if (!inc->stack) {
+        om_free(inc->buf.stack);
+        inc->buf.stack_cap = 0;
+        inc->buf.stack = om_malloc(cap * sizeof *inc->buf.stack);
+        if (!inc->buf.stack) {
             gc_inc_abort(st);
             return;
         }
-        inc->stack_cap = cap;
+        inc->buf.stack_cap = cap;
     }
     while (inc->work < budget) {
         if (inc->has_item) { /* an entry whose items the last slice did not finish */
@@ -331,7 +318,7 @@ static void mark(gc_state *st, struct gc_inc *inc, size_t budget)
             continue;
         }
         if (inc->sp) {
-            uint32_t i = inc->stack[--inc->sp];
+            uint32_t i = inc->buf.stack[--inc->sp];
             inc->work++;
             om_object *o = *gc_slot(t, i);
             om_object *const *items;
@@ -357,7 +344,7 @@ static void mark(gc_state *st, struct gc_inc *inc, size_t budget)
         if (*gc_slot(t, i) && !(r & GC_OLD_MARK) && r > 0) {
             *gc_refs_of(t, i) = r | GC_OLD_MARK;
             inc->marked++;
-            inc->stack[inc->sp++] = (uint32_t)i;
+            inc->buf.stack[inc->sp++] = (uint32_t)i;
         }
     }
 }
@@ -433,7 +420,7 @@ static void slice(gc_state *st)
             size_t left = budget > inc->work ? budget - inc->work : 0;
             size_t quota = left / GC_INC_FREE_COST ? left / GC_INC_FREE_COST : 1;
             size_t before = inc->free_pos.pos;
-            int done = gc_free_step(st, &inc->garbage, &inc->free_pos, quota);
+            int done = gc_free_step(st, &inc->buf.garbage, &inc->free_pos, quota);
             inc->work += (done ? quota : inc->free_pos.pos - before) * GC_INC_FREE_COST;
             if (done) {
                 st->work += inc->work;

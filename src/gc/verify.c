@@ -52,15 +52,15 @@
 /* ---- group_init: each member its own piece, and on the member list --------------- */
 static int add_member(struct gc_inc *inc, uint32_t i)
 {
-    if (inc->nmembers == inc->members_cap) {
-        size_t cap = inc->members_cap ? 2 * inc->members_cap : 1024;
-        uint32_t *m = om_realloc(inc->members, cap * sizeof *m);
+    if (inc->nmembers == inc->buf.members_cap) {
+        size_t cap = inc->buf.members_cap ? 2 * inc->buf.members_cap : 1024;
+        uint32_t *m = om_realloc(inc->buf.members, cap * sizeof *m);
         if (!m)
             return -1;
-        inc->members = m;
-        inc->members_cap = cap;
+        inc->buf.members = m;
+        inc->buf.members_cap = cap;
     }
-    inc->members[inc->nmembers++] = i;
+    inc->buf.members[inc->nmembers++] = i;
     return 0;
 }
 
@@ -73,14 +73,14 @@ static int add_member(struct gc_inc *inc, uint32_t i)
 static void size_for_s(struct gc_inc *inc)
 {
     size_t s = inc->n - inc->marked;
-    if (inc->members_cap < s) {
-        om_free(inc->members);
-        inc->members = om_malloc(s * sizeof *inc->members);
-        inc->members_cap = inc->members ? s : 0;
+    if (inc->buf.members_cap < s) {
+        om_free(inc->buf.members);
+        inc->buf.members = om_malloc(s * sizeof *inc->buf.members);
+        inc->buf.members_cap = inc->buf.members ? s : 0;
     }
-    if (inc->garbage.cap < s && inc->garbage.len == 0) {
-        gc_vec_free(&inc->garbage);
-        (void)gc_vec_reserve(&inc->garbage, s);
+    if (inc->buf.garbage.cap < s && inc->buf.garbage.len == 0) {
+        gc_vec_free(&inc->buf.garbage);
+        (void)gc_vec_reserve(&inc->buf.garbage, s);
     }
 }
 
@@ -95,7 +95,7 @@ int gc_inc_group_init(gc_state *st, struct gc_inc *inc, size_t budget)
             if (add_member(inc, (uint32_t)i) != 0)
                 return -1;
             *gc_refs_of(t, i) = (uint32_t)i;
-            inc->stack[i] = (uint32_t)i;
+            inc->buf.stack[i] = (uint32_t)i;
         }
     }
     if (inc->cursor == inc->n) {
@@ -146,7 +146,7 @@ static int group_visit(om_object *child, void *arg)
     g->inc->work++;
     long j = gc_inc_entry(g->inc, child);
     if (j >= 0 && !(*gc_refs_of(g->t, (size_t)j) & GC_OLD_MARK))
-        join(g->t, g->inc->stack, g->from, (uint32_t)j);
+        join(g->t, g->inc->buf.stack, g->from, (uint32_t)j);
     return 0;
 }
 
@@ -154,7 +154,7 @@ void gc_inc_group(gc_state *st, struct gc_inc *inc, size_t budget)
 {
     group_ctx g = {.t = &st->old, .inc = inc};
     for (; inc->cursor < inc->nmembers && inc->work < budget; inc->cursor++, inc->work++) {
-        uint32_t i = inc->members[inc->cursor];
+        uint32_t i = inc->buf.members[inc->cursor];
         om_object *o = *gc_slot(g.t, i); /* NULL: freed since */
         if (!o || !o->ob_type->traverse)
             continue;
@@ -171,7 +171,7 @@ void gc_inc_group(gc_state *st, struct gc_inc *inc, size_t budget)
 /* o leaves the table and becomes a candidate of the batch. */
 static int take(gc_state *st, struct gc_inc *inc, om_object *o)
 {
-    if (gc_vec_push(&inc->cands, o) != 0)
+    if (gc_vec_push(&inc->buf.cands, o) != 0)
         return -1;
     gc_table_forget(&st->old, o);
     o->ob_gc |= GC_COLLECTING;
@@ -182,9 +182,9 @@ static int take(gc_state *st, struct gc_inc *inc, om_object *o)
 /* Out of memory: the batch goes back to the table, as survivors do. */
 static int give_back(gc_state *st, struct gc_inc *inc)
 {
-    for (size_t k = 0; k < inc->cands.len; k++)
-        gc_promote(st, inc->cands.items[k], GC_GEN_OLD);
-    inc->cands.len = 0;
+    for (size_t k = 0; k < inc->buf.cands.len; k++)
+        gc_promote(st, inc->buf.cands.items[k], GC_GEN_OLD);
+    inc->buf.cands.len = 0;
     return -1;
 }
 
@@ -192,17 +192,17 @@ static int give_back(gc_state *st, struct gc_inc *inc)
 static int take_piece(gc_state *st, struct gc_inc *inc, size_t i)
 {
     gc_table *t = &st->old;
-    size_t before = inc->cands.len;
+    size_t before = inc->buf.cands.len;
     uint32_t j = (uint32_t)i;
     do {
         om_object *o = *gc_slot(t, j); /* NULL: freed since group ran */
         if (o && take(st, inc, o) != 0)
             return -1;
-        j = inc->stack[j];
+        j = inc->buf.stack[j];
         inc->work++;
     } while (j != i);
-    if (inc->cands.len - before > inc->biggest)
-        inc->biggest = inc->cands.len - before;
+    if (inc->buf.cands.len - before > inc->biggest)
+        inc->biggest = inc->buf.cands.len - before;
     return 0;
 }
 
@@ -210,20 +210,21 @@ int gc_inc_verify(gc_state *st, struct gc_inc *inc, size_t budget)
 {
     gc_table *t = &st->old;
     size_t limit = budget > inc->work ? budget : inc->work + 1; /* at least one step */
-    while (inc->cursor < inc->nmembers && inc->work + GC_VERIFY_COST * inc->cands.len < limit) {
-        uint32_t i = inc->members[inc->cursor++];
+    while (inc->cursor < inc->nmembers && inc->work + GC_VERIFY_COST * inc->buf.cands.len < limit) {
+        uint32_t i = inc->buf.members[inc->cursor++];
         inc->work++;
         if (*gc_slot(t, i) && take_piece(st, inc, i) != 0) /* NULL: freed, or taken already */
             return give_back(st, inc);
     }
-    size_t n = inc->cands.len;
+    size_t n = inc->buf.cands.len;
     if (n) {
-        if (gc_vec_reserve(&inc->mark, n) != 0)
+        if (gc_vec_reserve(&inc->buf.mark, n) != 0)
             return give_back(st, inc);
         inc->proposed += n;
         inc->res.candidates += n;
         inc->work += GC_VERIFY_COST * n;
-        gc_collect_candidates(st, &inc->cands, &inc->mark, GC_GEN_OLD, &inc->res, &inc->garbage);
+        gc_collect_candidates(st, &inc->buf.cands, &inc->buf.mark, GC_GEN_OLD, &inc->res,
+                              &inc->buf.garbage);
     }
     if (inc->cursor == inc->nmembers) {
         inc->phase = INC_FREE;

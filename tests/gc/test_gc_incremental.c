@@ -483,15 +483,15 @@ static void group_sizes_its_lists_for_the_proposal(void **state)
         gc_inc_slice(rt->gc);
     gc_inc_slice(rt->gc); /* the first group_init slice sizes the lists */
     assert_int_equal(inc->n - inc->marked, 2 * PAIRS);
-    assert_true(inc->members_cap >= 2 * PAIRS);
-    assert_true(inc->garbage.cap >= 2 * PAIRS);
-    uint32_t *members = inc->members;
-    om_object **garbage = inc->garbage.items;
+    assert_true(inc->buf.members_cap >= 2 * PAIRS);
+    assert_true(inc->buf.garbage.cap >= 2 * PAIRS);
+    uint32_t *members = inc->buf.members;
+    om_object **garbage = inc->buf.garbage.items;
     while (inc->phase < INC_FREE)
         gc_inc_slice(rt->gc);
-    assert_ptr_equal(inc->members, members);
-    assert_ptr_equal(inc->garbage.items, garbage);
-    assert_int_equal(inc->garbage.len, 2 * PAIRS);
+    assert_ptr_equal(inc->buf.members, members);
+    assert_ptr_equal(inc->buf.garbage.items, garbage);
+    assert_int_equal(inc->buf.garbage.len, 2 * PAIRS);
     gc_inc_finish(rt->gc);
     assert_null(rt->gc->inc);
     for (uint32_t i = LIVE; i < LIVE + 2 * PAIRS; i++)
