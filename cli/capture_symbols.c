@@ -8,19 +8,19 @@
  * too) and answers address -> symbol -> file:line.  The files must still be
  * where they were when the program ran.
  *
- * libdw is opened with dlopen, so `objmem` itself does not depend on it: on a
- * machine without it, frames print as module+offset.
+ * libdw is opened with dlopen (util/native_symbols.c), so `objmem` itself does
+ * not depend on it: on a machine without it, frames print as module+offset.
+ * C++ names are demangled when a C++ runtime can be loaded.
  *
  * Each distinct address is resolved once and cached (stacks share most of
  * their frames).  A return address points after the call, so lookups use
  * ip - 1, which lies inside the call instruction.
  */
-#include <dlfcn.h>
-#include <elfutils/libdwfl.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "capture.h"
+#include "util/native_symbols.h"
 
 typedef struct resolved {
     uint64_t ip; /* 0: empty slot */
@@ -30,48 +30,10 @@ typedef struct resolved {
 
 struct cap_symbols {
     const cap_capture *c;
-    void *lib;
-    Dwfl *dwfl;
+    om_dwarf *dwarf;
     resolved *cache;
     size_t mask, used;
 };
-
-static struct {
-    __typeof__(dwfl_begin) *begin;
-    __typeof__(dwfl_end) *end;
-    __typeof__(dwfl_report_begin) *report_begin;
-    __typeof__(dwfl_report_end) *report_end;
-    __typeof__(dwfl_linux_proc_maps_report) *maps_report;
-    __typeof__(dwfl_linux_proc_find_elf) *find_elf;
-    __typeof__(dwfl_standard_find_debuginfo) *find_debuginfo;
-    __typeof__(dwfl_addrmodule) *addrmodule;
-    __typeof__(dwfl_module_addrname) *addrname;
-    __typeof__(dwfl_module_getsrc) *getsrc;
-    __typeof__(dwfl_lineinfo) *lineinfo;
-} dw;
-
-static int load_libdw(cap_symbols *s)
-{
-    s->lib = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!s->lib)
-        return -1;
-#define LOAD(field, name)                                                                          \
-    if (!(*(void **)&dw.field = dlsym(s->lib, #name)))                                             \
-        return -1;
-    LOAD(begin, dwfl_begin)
-    LOAD(end, dwfl_end)
-    LOAD(report_begin, dwfl_report_begin)
-    LOAD(report_end, dwfl_report_end)
-    LOAD(maps_report, dwfl_linux_proc_maps_report)
-    LOAD(find_elf, dwfl_linux_proc_find_elf)
-    LOAD(find_debuginfo, dwfl_standard_find_debuginfo)
-    LOAD(addrmodule, dwfl_addrmodule)
-    LOAD(addrname, dwfl_module_addrname)
-    LOAD(getsrc, dwfl_module_getsrc)
-    LOAD(lineinfo, dwfl_lineinfo)
-#undef LOAD
-    return 0;
-}
 
 static int by_start(const void *a, const void *b)
 {
@@ -106,25 +68,14 @@ static char *maps_text(const cap_capture *c, size_t *len)
     return text;
 }
 
-static void start_dwfl(cap_symbols *s)
+static void start_session(cap_symbols *s)
 {
-    static char *debuginfo_path = NULL;
-    static Dwfl_Callbacks callbacks;
-    callbacks.find_elf = dw.find_elf;
-    callbacks.find_debuginfo = dw.find_debuginfo;
-    callbacks.debuginfo_path = &debuginfo_path;
-    s->dwfl = dw.begin(&callbacks);
-    if (!s->dwfl)
-        return;
     size_t len = 0;
     char *text = maps_text(s->c, &len);
     FILE *f = text ? fmemopen(text, len, "r") : NULL;
-    dw.report_begin(s->dwfl);
-    if (f) {
-        dw.maps_report(s->dwfl, f);
+    s->dwarf = f ? om_dwarf_open_maps(f) : NULL;
+    if (f)
         fclose(f);
-    }
-    dw.report_end(s->dwfl, NULL, NULL);
     free(text);
 }
 
@@ -136,8 +87,7 @@ cap_symbols *cap_symbols_new(const cap_capture *c)
     s->c = c;
     s->mask = 1023;
     s->cache = calloc(s->mask + 1, sizeof *s->cache);
-    if (load_libdw(s) == 0)
-        start_dwfl(s);
+    start_session(s);
     return s;
 }
 
@@ -150,10 +100,7 @@ void cap_symbols_free(cap_symbols *s)
         free(s->cache[i].where);
     }
     free(s->cache);
-    if (s->dwfl)
-        dw.end(s->dwfl);
-    if (s->lib)
-        dlclose(s->lib);
+    om_dwarf_close(s->dwarf);
     free(s);
 }
 
@@ -181,16 +128,13 @@ static char *module_offset(const cap_capture *c, uint64_t ip)
 
 static void resolve(cap_symbols *s, resolved *r)
 {
-    uint64_t pc = r->ip - 1;
-    Dwfl_Module *mod = s->dwfl ? dw.addrmodule(s->dwfl, pc) : NULL;
-    const char *name = mod ? dw.addrname(mod, pc) : NULL;
-    Dwfl_Line *line = mod ? dw.getsrc(mod, pc) : NULL;
-    int lineno = 0;
-    const char *file = line ? dw.lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
-    r->function = strdup(name ? name : "?");
-    if (file) {
+    om_dwarf_frame f;
+    om_dwarf_lookup(s->dwarf, r->ip - 1, &f);
+    char *readable = om_demangle(f.function);
+    r->function = readable ? readable : strdup(f.function ? f.function : "?");
+    if (f.file) {
         char buf[512];
-        snprintf(buf, sizeof buf, "%s:%d", base_name(file), lineno);
+        snprintf(buf, sizeof buf, "%s:%d", base_name(f.file), f.line);
         r->where = strdup(buf);
     } else {
         r->where = module_offset(s->c, r->ip);

@@ -2,81 +2,84 @@
  * trace/symbols.c: native return addresses -> function, source file, line,
  * in this process, for snapshots and reports (never inside a hook).
  *
- *   first use   libdw (elfutils) is opened with dlopen, so objmem does not
- *               depend on it; a Dwfl session reports this process's modules
- *               (dwfl_linux_proc_report) once, with their symbol tables and
- *               DWARF line tables (separate debug files too);
- *   each word   dwfl_addrmodule, dwfl_module_addrname (the ELF symbol table:
- *               static functions of executables included, which dladdr
- *               cannot name) and dwfl_module_getsrc for file:line;
+ *   first use   a libdwfl session over this process's modules
+ *               (util/native_symbols.c), opened once: symbol tables (static
+ *               functions of executables included, which dladdr cannot
+ *               name) and DWARF line tables, separate debug files too;
  *   fallback    dladdr: the function when exported, the object file, line 0;
- *               also for modules loaded after the first use.
+ *               also for modules loaded after the first use;
+ *   C++ names   demangled once each and kept in a small table keyed by the
+ *               symbol's own string, so every name handed out lives as long
+ *               as the process, like the session's strings.
  *
- * The session is never ended or re-reported, so the strings it returns stay
- * valid for the life of the process; one mutex serialises libdwfl (it is
- * not thread-safe).  Lookups use address - 1: a return address points after
- * the call, possibly into the next function.
+ * The session is never ended or re-reported; one mutex serialises libdwfl
+ * (it is not thread-safe) and the name table.  Lookups use address - 1: a
+ * return address points after the call, possibly into the next function.
  */
 #include <dlfcn.h>
-#include <elfutils/libdwfl.h>
-#include <unistd.h>
+#include <stdlib.h>
 
 #include "trace/trace.h"
-
-static struct {
-    __typeof__(dwfl_begin) *begin;
-    __typeof__(dwfl_report_begin) *report_begin;
-    __typeof__(dwfl_report_end) *report_end;
-    __typeof__(dwfl_linux_proc_report) *proc_report;
-    __typeof__(dwfl_linux_proc_find_elf) *find_elf;
-    __typeof__(dwfl_standard_find_debuginfo) *find_debuginfo;
-    __typeof__(dwfl_addrmodule) *addrmodule;
-    __typeof__(dwfl_module_addrname) *addrname;
-    __typeof__(dwfl_module_getsrc) *getsrc;
-    __typeof__(dwfl_lineinfo) *lineinfo;
-} dw;
+#include "util/native_symbols.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static Dwfl *session;
+static om_dwarf *session;
 
-static bool load(void *lib)
-{
-#define LOAD(field, name)                                                                          \
-    if (!(*(void **)&dw.field = dlsym(lib, #name)))                                                \
-        return false;
-    LOAD(begin, dwfl_begin)
-    LOAD(report_begin, dwfl_report_begin)
-    LOAD(report_end, dwfl_report_end)
-    LOAD(proc_report, dwfl_linux_proc_report)
-    LOAD(find_elf, dwfl_linux_proc_find_elf)
-    LOAD(find_debuginfo, dwfl_standard_find_debuginfo)
-    LOAD(addrmodule, dwfl_addrmodule)
-    LOAD(addrname, dwfl_module_addrname)
-    LOAD(getsrc, dwfl_module_getsrc)
-    LOAD(lineinfo, dwfl_lineinfo)
-#undef LOAD
-    return true;
-}
+/* mangled symbol (by address: the session's strings are stable) -> readable */
+static struct {
+    const char **mangled;
+    char **readable;
+    size_t mask, used;
+} names;
 
 static void open_session(void)
 {
-    static char *debuginfo_path = NULL;
-    static Dwfl_Callbacks callbacks;
-    void *lib = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!lib || !load(lib))
-        return;
-    callbacks.find_elf = dw.find_elf;
-    callbacks.find_debuginfo = dw.find_debuginfo;
-    callbacks.debuginfo_path = &debuginfo_path;
-    Dwfl *d = dw.begin(&callbacks);
-    if (!d)
-        return;
-    dw.report_begin(d);
-    int rc = dw.proc_report(d, getpid());
-    dw.report_end(d, NULL, NULL);
-    if (rc == 0)
-        session = d; /* kept for the life of the process: see above */
+    session = om_dwarf_open_self(); /* kept for the life of the process */
+}
+
+static bool grow_names(void)
+{
+    size_t cap = names.mask ? (names.mask + 1) * 2 : 256;
+    const char **keys = calloc(cap, sizeof *keys);
+    char **values = calloc(cap, sizeof *values);
+    if (!keys || !values) {
+        free(keys);
+        free(values);
+        return false;
+    }
+    for (size_t i = 0; names.mask && i <= names.mask; i++) {
+        if (!names.mangled[i])
+            continue;
+        size_t j = ((uintptr_t)names.mangled[i] >> 4) & (cap - 1);
+        while (keys[j])
+            j = (j + 1) & (cap - 1);
+        keys[j] = names.mangled[i];
+        values[j] = names.readable[i];
+    }
+    free(names.mangled);
+    free(names.readable);
+    names.mangled = keys;
+    names.readable = values;
+    names.mask = cap - 1;
+    return true;
+}
+
+/* The readable name of a mangled symbol, demangled once; the symbol itself
+ * when it does not demangle.  Called under lock. */
+static const char *readable_name(const char *symbol)
+{
+    if ((names.used + 1) * 2 > names.mask + 1 && !grow_names())
+        return symbol;
+    size_t i = ((uintptr_t)symbol >> 4) & names.mask;
+    while (names.mangled[i] && names.mangled[i] != symbol)
+        i = (i + 1) & names.mask;
+    if (!names.mangled[i]) {
+        names.mangled[i] = symbol;
+        names.readable[i] = om_demangle(symbol);
+        names.used++;
+    }
+    return names.readable[i] ? names.readable[i] : symbol;
 }
 
 /* Fills what libdw knows of pc; false when it knows nothing. */
@@ -85,22 +88,17 @@ static bool from_libdw(uintptr_t pc, const char **file, const char **func, unsig
     pthread_once(&once, open_session);
     if (!session)
         return false;
+    om_dwarf_frame f;
     pthread_mutex_lock(&lock);
-    Dwfl_Module *mod = dw.addrmodule(session, pc);
-    const char *name = mod ? dw.addrname(mod, pc) : NULL;
-    Dwfl_Line *line = mod ? dw.getsrc(mod, pc) : NULL;
-    int n = 0;
-    const char *src = line ? dw.lineinfo(line, NULL, &n, NULL, NULL, NULL) : NULL;
+    bool known = om_dwarf_lookup(session, pc, &f);
     pthread_mutex_unlock(&lock);
-    if (!name && !src)
-        return false;
-    if (name)
-        *func = name;
-    if (src) {
-        *file = src;
-        *lineno = n > 0 ? (unsigned)n : 0;
+    if (f.function)
+        *func = f.function;
+    if (f.file) {
+        *file = f.file;
+        *lineno = (unsigned)f.line;
     }
-    return true;
+    return known;
 }
 
 void tr_symbolize(uintptr_t address, const char **file, const char **func, unsigned *lineno)
@@ -118,4 +116,9 @@ void tr_symbolize(uintptr_t address, const char **file, const char **func, unsig
             *func = info.dli_sname;
     }
     from_libdw(address - 1, file, func, lineno);
+    if ((*func)[0] == '_' && (*func)[1] == 'Z') {
+        pthread_mutex_lock(&lock);
+        *func = readable_name(*func);
+        pthread_mutex_unlock(&lock);
+    }
 }

@@ -220,6 +220,33 @@ static void cached_unwinder_tells_stacks_apart(void **state)
     assert_int_equal(atoi(out), 62);
 }
 
+/* A C++ program (helper_cxx.cc): new, the containers and the exception
+ * allocator recorded through the preload library, and the reports name its
+ * frames demangled, as a C++ programmer wrote them. */
+static void cxx_frames_are_demangled(void **state)
+{
+    (void)state;
+    PT_REQUIRE_PRELOAD();
+    if (!pt_exists(pt_helper("cxx"))) {
+        skip(); /* no C++ compiler on this machine */
+        return;
+    }
+    assert_int_equal(pt_runf(out, sizeof out, "cd '%s' && '%s' run -q -o cxx.cap -- '%s' 2>&1", dir,
+                             pt_objmem(), pt_helper("cxx")),
+                     0);
+    assert_int_equal(pt_runf(out, sizeof out,
+                             "cd '%s' && '%s' report -q --folded cxx.folded cxx.cap", dir,
+                             pt_objmem()),
+                     0);
+    assert_int_equal(
+        folded_bytes("cxx.folded", "cxxdemo::Grower::grow(int);operator new(unsigned long)"),
+        1000 * 64);
+    assert_int_equal(pt_runf(out, sizeof out, "cd '%s' && '%s' report cxx.cap", dir, pt_objmem()),
+                     0);
+    assert_non_null(strstr(out, "from cxxdemo::throw_and_catch(int) (helper_cxx.cc:"));
+    assert_null(strstr(out, "_ZN7cxxdemo"));
+}
+
 static void diff_shows_what_grew(void **state)
 {
     (void)state;
@@ -287,6 +314,7 @@ int main(void)
         cmocka_unit_test(crashing_program_leaves_a_report),
         cmocka_unit_test(frame_pointer_unwinder),
         cmocka_unit_test(cached_unwinder_tells_stacks_apart),
+        cmocka_unit_test(cxx_frames_are_demangled),
         cmocka_unit_test(diff_shows_what_grew),
         cmocka_unit_test(thousands_of_threads_recorded),
         cmocka_unit_test(real_program_prints_the_same),

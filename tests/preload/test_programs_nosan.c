@@ -1,7 +1,8 @@
 /*
  * tests/preload/test_programs_nosan.c: real programs, written elsewhere and
  * unchanged, on objmem's heap through LD_PRELOAD: python3 running modules of
- * its own test suite, git, sqlite3, gcc, bash.  Each must print the same as
+ * its own test suite, git, sqlite3, gcc, bash, and a C++ program (the C++
+ * runtime's operators and exceptions).  Each must print the same as
  * on glibc's malloc.  A program the machine lacks is skipped.
  */
 #include "preload_test.h"
@@ -102,12 +103,24 @@ static void bash_loop(void **state)
                    "for i in 1 2 3; do (echo sub $i) ; done | sort -r'");
 }
 
+static void cxx_operators(void **state)
+{
+    (void)state;
+    PT_REQUIRE_PRELOAD();
+    if (!pt_exists(pt_helper("cxx"))) {
+        skip(); /* no C++ compiler on this machine */
+        return;
+    }
+    const char *out = pt_same_output(pt_helper("cxx"));
+    assert_non_null(strstr(out, "nodes 1000 churn 28247 caught 200"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(python_test_suite), cmocka_unit_test(git_init_and_commit),
         cmocka_unit_test(sqlite3_queries),   cmocka_unit_test(gcc_compiles_a_file),
-        cmocka_unit_test(bash_loop),
+        cmocka_unit_test(bash_loop),         cmocka_unit_test(cxx_operators),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

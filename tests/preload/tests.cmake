@@ -10,6 +10,18 @@ if(TARGET objmem_preload)
       RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests/preload)
     list(APPEND OM_PRELOAD_HELPERS preload_helper_${helper})
   endforeach()
+  # A C++ program: the runtime's operators through the preload library, and
+  # mangled names in the reports (built when the machine has a C++ compiler).
+  include(CheckLanguage)
+  check_language(CXX)
+  if(CMAKE_CXX_COMPILER)
+    enable_language(CXX)
+    add_executable(preload_helper_cxx ${CMAKE_CURRENT_LIST_DIR}/helper_cxx.cc)
+    target_compile_options(preload_helper_cxx PRIVATE -g -O1 -fno-omit-frame-pointer)
+    set_target_properties(preload_helper_cxx PROPERTIES
+      RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests/preload)
+    list(APPEND OM_PRELOAD_HELPERS preload_helper_cxx)
+  endif()
   # The threaded server again, linked against another allocator (mimalloc):
   # the preload library must win and the program still work.
   find_library(OM_MIMALLOC_LIBRARY NAMES mimalloc)
