@@ -22,8 +22,29 @@
  * bits make every pop miss and every fast-owner compare fail) sends calls to
  * the slow lane; a missed pop without one goes to hp_alloc_generic
  * (heapcore.c).
+ *
+ * The id lanes (exact tracing: HP_MODE_HOOKS | HP_MODE_IDS and nothing
+ * else) take a private heap's allocations and frees that the mode sent out
+ * of the inline paths, and do the pop or push again with the block's id
+ * beside it (heap/ids.c) and the tracer's per-thread counts, inline while
+ * the thread owns them (hp_ids_local, heap/special.h):
+ *
+ *   alloc  pop as above; key = call site or return address; the thread's
+ *          cache[key, heap] -> id; count; pool->ids[bit] = id
+ *                                                    (about 80 instructions)
+ *   free   live-bit check; id = pool->ids[bit]; push as above; count
+ *                                                    (about 70 instructions)
+ *
+ * and leave by one tail call for the rest (a cache miss, another owner, a
+ * block without an id, a pool without an array this session).
  */
 #include "heap/fast.h"
+#include "objmem/trace.h" /* om_trace_site_tls: the call site the id lanes' cache is keyed by */
+
+/* Defined in this library (trace/capture.c): initial-exec, so that the id
+ * lane reads it with one load even in the shared library (the header's
+ * declaration would make each read a __tls_get_addr call there). */
+extern __thread const om_trace_site *om_trace_site_tls __attribute__((tls_model("initial-exec")));
 
 static const hp_hooks *hooks;
 static OM_THREAD_LOCAL int in_hook; /* a hook that allocates does not recurse */
@@ -35,9 +56,13 @@ void hp_hooks_install(const hp_hooks *h)
 {
     __atomic_store_n(&hooks, h, __ATOMIC_RELEASE);
     HP_STORE(&hp_sample_mean, h ? h->sample_bytes : 0);
-    if (h && !h->sample_bytes)
+    if (h && !h->sample_bytes && h->id_alloc)
+        hp_mode_set(HP_MODE_HOOKS | HP_MODE_IDS);
+    else if (h && !h->sample_bytes)
         hp_mode_set(HP_MODE_HOOKS);
-    else
+    if (!h || h->sample_bytes || !h->id_alloc)
+        hp_mode_clear(HP_MODE_IDS);
+    if (!h || h->sample_bytes)
         hp_mode_clear(HP_MODE_HOOKS);
 }
 
@@ -87,11 +112,66 @@ static inline size_t reported_size(const hp_pool *pool, const void *p)
     return pool->kind == HP_KIND_DEBUG ? hp_debug_usable_size(p) : pool->block_size;
 }
 
+/* ---- block ids (heap/ids.c) ------------------------------------------------------------
+ * With id hooks (HP_MODE_IDS), a private heap's plain small or medium block
+ * gets its id written beside it by every allocation path, so that no block
+ * of an armed pool keeps the id of an earlier block; its free reads it. */
+static inline bool ids_pool(const hp_pool *pool, const hp_heap *h)
+{
+    return h && pool->kind == HP_KIND_PLAIN && pool->cls != HP_CLASS_LARGE;
+}
+
+/* Block b of private heap h, just handed out from pool p: false when p
+ * cannot get an array (report b as usual then). */
+static bool ids_note_alloc(const hp_hooks *hk, hp_pool *p, void *b, hp_heap *h, void *caller)
+{
+    if (HP_LOAD(&p->ids_epoch) != HP_LOAD(&hp_ids_epoch) && !hp_ids_arm(p))
+        return false;
+    uint32_t *slot = hp_ids_slot(p, b);
+    if (in_hook)
+        HP_STORE(slot, 0u);
+    else
+        hk->id_alloc(b, slot, p->block_size, h, caller);
+    return true;
+}
+
+/* The free of block b of pool p of private heap h: true when b had an id
+ * (id_free was told), false when it must be reported as usual. */
+static bool ids_note_free(const hp_hooks *hk, const hp_pool *p, void *b, hp_heap *h)
+{
+    if (HP_LOAD(&p->ids_epoch) != HP_LOAD(&hp_ids_epoch))
+        return false;
+    size_t g = ((uintptr_t)b - p->start) >> p->shift;
+    uint32_t id = g < (size_t)p->live_words * 64 ? HP_LOAD(&p->ids[g]) : 0;
+    if (!id)
+        return false;
+    if (!in_hook)
+        hk->id_free(p->block_size, 1, h);
+    return true;
+}
+
+void hp_ids_report_drop(hp_pool *p, size_t n)
+{
+    const hp_hooks *hk = __atomic_load_n(&hooks, __ATOMIC_ACQUIRE);
+    if (!hk || !hk->id_free || in_hook)
+        return;
+    in_hook = 1;
+    hk->id_free(p->block_size, n, HP_LOAD(&p->heap));
+    in_hook = 0;
+}
+
 /* size: the usable size, or 0 to look it up. */
 static void report_alloc_sized(void *p, size_t size, hp_heap *h, void *caller)
 {
     const hp_hooks *hk = __atomic_load_n(&hooks, __ATOMIC_ACQUIRE);
-    if (!hk || !hk->on_alloc || in_hook)
+    if (!hk)
+        return;
+    if (hk->id_alloc && h) {
+        hp_pool *pool = pool_or_die(p);
+        if (ids_pool(pool, h) && ids_note_alloc(hk, pool, p, h, caller))
+            return;
+    }
+    if (!hk->on_alloc || in_hook)
         return;
     in_hook = 1;
     hk->on_alloc(p, size ? size : reported_size(pool_or_die(p), p), h, caller);
@@ -106,7 +186,11 @@ static void report_alloc(void *p, hp_heap *h, void *caller)
 static void report_free(const hp_pool *pool, void *p, hp_heap *h)
 {
     const hp_hooks *hk = __atomic_load_n(&hooks, __ATOMIC_ACQUIRE);
-    if (!hk || !hk->on_free || in_hook)
+    if (!hk)
+        return;
+    if (hk->id_free && ids_pool(pool, h) && ids_note_free(hk, pool, p, h))
+        return;
+    if (!hk->on_free || in_hook)
         return;
     in_hook = 1;
     hk->on_free(p, reported_size(pool, p), h);
@@ -134,7 +218,8 @@ static OM_NOINLINE void *slow_alloc(hp_heap *h, size_t size, size_t align, void 
     uint64_t mode = HP_LOAD(&hp_mode);
     void *p;
     size_t usable;
-    if (mode == HP_MODE_HOOKS && align <= 16 && (p = hooked_pop(h, size, &usable))) {
+    if ((mode & ~HP_MODE_IDS) == HP_MODE_HOOKS && align <= 16 &&
+        (p = hooked_pop(h, size, &usable))) {
         report_alloc_sized(p, usable, h, caller);
         return p;
     }
@@ -229,7 +314,7 @@ static inline void *alloc_miss(hp_heap *arg, size_t size, size_t align, void *ca
  * alias or free slot has no owner and is left to the general path. */
 static inline bool free_remote(hp_pool *pool, void *p)
 {
-    if (HP_LOAD(&hp_mode) || HP_LOAD(&pool->special))
+    if (HP_LOAD(&pool->special)) /* the caller saw no mode */
         return false;
     hp_heap *owner = __atomic_load_n(&pool->heap, __ATOMIC_ACQUIRE), *me = hp_tls_heap;
     if (!owner || owner == me || owner->is_private || me == &hp_empty_heap)
@@ -262,16 +347,151 @@ static OM_NOINLINE void free_general(hp_pool *pool, void *p)
     }
 }
 
+/* The id lanes (HP_MODE_IDS and no other mode).  Their common case is
+ * inline, with the thread's hp_ids_local (heap/special.h) standing in for
+ * the hooks; everything else ends in a tail call, so neither lane needs a
+ * frame.
+ *
+ * A free: the owner's free into a plain pool of a private heap that is not
+ * full reads the block's id back, pushes inline and counts; a block
+ * without an id is reported as usual (ids_free_unknown); anything else
+ * takes the lane's other ways, which report too.
+ *
+ * ids_free_unknown: p is not a live block start (the general path names
+ * the bad free and aborts), or a block without an id. */
+static OM_NOINLINE void ids_free_unknown(hp_heap *h, hp_pool *pool, void *p)
+{
+    uintptr_t off = (uintptr_t)p - pool->start;
+    size_t g = off >> pool->shift;
+    if (!((HP_LOAD(&pool->live[g >> 6]) >> (g & 63)) & 1) || (off & ((1u << pool->shift) - 1))) {
+        free_general(pool, p);
+        return;
+    }
+    report_free(pool, p, h);
+    hp_push_owned(h, pool, p, true);
+}
+
+/* The free of a block with an id, counted: inline by the record's owner,
+ * else by the hook. */
+static inline __attribute__((always_inline)) void ids_count_free(hp_heap *h, size_t size)
+{
+    hp_ids_local *me = &hp_ids_me;
+    if (OM_LIKELY(HP_LOAD(&hp_ids_owner) == me)) {
+        HP_STORE(&me->bytes, HP_LOAD(&me->bytes) - (int64_t)size);
+        HP_STORE(&me->count, HP_LOAD(&me->count) - 1);
+        return;
+    }
+    const hp_hooks *hk = __atomic_load_n(&hooks, __ATOMIC_ACQUIRE);
+    if (hk && hk->id_free && !in_hook)
+        hk->id_free(size, 1, h);
+}
+
+static OM_NOINLINE void ids_free_emptied(hp_heap *h, hp_pool *pool, size_t size)
+{
+    hp_free_slow_local(h, pool);
+    ids_count_free(h, size);
+}
+
+static OM_NOINLINE void ids_free(hp_pool *pool, void *p)
+{
+    hp_heap *h = HP_LOAD(&pool->fast); /* plain, not full: its owner, else NULL */
+    if (OM_UNLIKELY(!h || !h->is_private)) {
+        free_general(pool, p); /* a remote free, a full pool, a thread heap's block */
+        return;
+    }
+    uintptr_t off = (uintptr_t)p - pool->start;
+    size_t g = off >> pool->shift, size = pool->block_size;
+    uint64_t *word = &pool->live[g >> 6];
+    uint64_t bit = 1ull << (g & 63), w = HP_LOAD(word);
+    if (OM_UNLIKELY(!(w & bit) || (off & ((1u << pool->shift) - 1)) ||
+                    HP_LOAD(&pool->ids_epoch) != HP_LOAD(&hp_ids_epoch) ||
+                    !HP_LOAD(&pool->ids[g]))) {
+        ids_free_unknown(h, pool, p); /* a bad free too: it finds and names it */
+        return;
+    }
+    /* hp_push_owned's push, with its emptied-pool call last */
+    HP_STORE(word, w & ~bit);
+    ((hp_block *)p)->next = (uintptr_t)pool->free;
+    pool->free = p;
+    HP_COUNT(&h->count.frees[pool->cls]);
+    if (OM_UNLIKELY(--pool->used == 0) && h->cur[HP_KIND_PLAIN][pool->cls] != pool) {
+        ids_free_emptied(h, pool, size);
+        return;
+    }
+    ids_count_free(h, size);
+}
+
 void hp_free_lane(hp_pool *pool, void *p)
 {
-    if (!free_remote(pool, p))
-        free_general(pool, p);
+    uint64_t mode = HP_LOAD(&hp_mode);
+    if (OM_UNLIKELY(mode)) {
+        if (mode == (HP_MODE_HOOKS | HP_MODE_IDS)) {
+            ids_free(pool, p);
+            return;
+        }
+    } else if (free_remote(pool, p)) {
+        return;
+    }
+    free_general(pool, p);
+}
+
+/* An allocation from private heap h: a pop, then the block's id beside
+ * it, from the thread's cache, else from the hook.  ids_alloc_rare is the
+ * whole of it; ids_alloc the common case of a small block inline (no
+ * sampling countdown: sampling is off while ids are on). */
+static OM_NOINLINE void *ids_alloc_rare(hp_heap *h, size_t size, void *caller)
+{
+    if (h->sample_left < (int64_t)size) /* nothing tops it up while a mode is on */
+        h->sample_left = HP_SAMPLE_RECHECK;
+    void *b = hp_pop_below(h, size, true, 0);
+    if (!b)
+        return slow_alloc(h, size, 16, caller);
+    /* b's pool: still the current one of its class */
+    hp_pool *p = h->cur[HP_KIND_PLAIN][hp_class_of(size)];
+    const hp_hooks *hk = __atomic_load_n(&hooks, __ATOMIC_ACQUIRE);
+    if (!hk || !hk->id_alloc || !ids_note_alloc(hk, p, b, h, caller))
+        report_alloc_sized(b, p->block_size, h, caller);
+    return b;
+}
+
+static inline __attribute__((always_inline)) void *ids_alloc(hp_heap *h, size_t size, void *caller)
+{
+    size_t cls = (size - 1) >> 4; /* size 0 wraps and takes the rare way */
+    if (OM_UNLIKELY(cls >= HP_SMALL_MAX / 16))
+        return ids_alloc_rare(h, size, caller);
+    hp_pool *p = h->cur[HP_KIND_PLAIN][cls];
+    hp_block *b = p->free;
+    const om_trace_site *site = om_trace_site_tls;
+    uintptr_t key = site ? (uintptr_t)site : (uintptr_t)caller;
+    hp_ids_local *me = &hp_ids_me;
+    const struct hp_ids_entry *e = &me->cache[hp_ids_cache_slot(key, h)];
+    if (OM_UNLIKELY(!b || HP_LOAD(&hp_ids_owner) != me || e->key != key || e->heap != h ||
+                    HP_LOAD(&p->ids_epoch) != HP_LOAD(&hp_ids_epoch)))
+        return ids_alloc_rare(h, size, caller);
+    /* hp_pop_below's pop of an exact pool */
+    p->free = (hp_block *)b->next;
+    p->used++;
+    size_t g = ((uintptr_t)b - p->start) >> p->shift;
+    HP_STORE(&p->live[g >> 6], HP_LOAD(&p->live[g >> 6]) | (1ull << (g & 63)));
+    HP_COUNT(&h->count.allocs[cls]);
+    /* the owner's counts (heap/special.h) */
+    int64_t bytes = HP_LOAD(&me->bytes) + (int64_t)p->block_size;
+    HP_STORE(&me->bytes, bytes);
+    if (bytes > HP_LOAD(&me->hi))
+        HP_STORE(&me->hi, bytes);
+    HP_STORE(&me->count, HP_LOAD(&me->count) + 1);
+    HP_STORE(&me->allocs, HP_LOAD(&me->allocs) + 1);
+    HP_STORE(&p->ids[g], e->id);
+    return b;
 }
 
 void *hp_alloc_slow(hp_heap *h, size_t size)
 {
-    if (OM_LIKELY(!HP_LOAD(&hp_mode)))
+    uint64_t mode = HP_LOAD(&hp_mode);
+    if (OM_LIKELY(!mode))
         return alloc_miss(h, size, 16, __builtin_return_address(0));
+    if (mode == (HP_MODE_HOOKS | HP_MODE_IDS))
+        return ids_alloc(h, size, __builtin_return_address(0));
     return slow_alloc(h, size, 16, __builtin_return_address(0));
 }
 

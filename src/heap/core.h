@@ -178,6 +178,11 @@ struct __attribute__((aligned(64))) hp_pool {
     hp_pool *dirty_next, *dirty_prev; /* private heaps: dirty list */
     hp_pool *sweep_next;              /* private heaps: sweep list (HP_POOL_SWEEP) */
     uint64_t key;                     /* secure mode: free-link key */
+    /* Block ids for the hooks (heap/ids.c): one per live bit, valid while
+     * ids_epoch == hp_ids_epoch; the owner writes them, NULL until a first
+     * allocation while ids are on (atomic: heap walks read them). */
+    uint32_t *ids;
+    uint32_t ids_epoch;
 
     uintptr_t thread_free __attribute__((aligned(64))); /* atomic stack, other threads' frees */
 };
@@ -492,6 +497,22 @@ OM_INTERNAL extern size_t hp_sample_mean;
  * own, so that the heap needs no libm). */
 OM_INTERNAL double hp_log(double x);
 #define HP_SAMPLE_RECHECK ((int64_t)1 << 20)
+
+/* ---- ids.c: block ids for the hooks (heap/special.h) ----------------------------- */
+OM_INTERNAL extern uint32_t hp_ids_epoch; /* arrays armed in another epoch hold nothing */
+/* Gives p (a private heap's plain pool, by its owner) a zeroed array for
+ * this epoch; false when there is no memory for one. */
+OM_INTERNAL OM_NOINLINE bool hp_ids_arm(hp_pool *p);
+/* The id slot of block b of an armed pool p. */
+static inline uint32_t *hp_ids_slot(const hp_pool *p, const void *b)
+{
+    return &p->ids[((uintptr_t)b - p->start) >> p->shift];
+}
+/* hp_arena_return_pool_locked: the array goes back (the hooks hear of the
+ * pool's live blocks with ids: a heap deleted with blocks in it). */
+OM_INTERNAL void hp_ids_pool_gone_locked(hp_pool *p);
+/* alloc.c: id_free(size, n, owner) for n blocks of p dropped at once. */
+OM_INTERNAL void hp_ids_report_drop(hp_pool *p, size_t n);
 
 /* ---- retired counters (heaps that are gone), under hp_lock ------------------------- */
 OM_INTERNAL extern hp_counters hp_retired;

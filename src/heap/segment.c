@@ -215,6 +215,7 @@ hp_pool *hp_arena_take_pool(hp_heap *h, unsigned cls, unsigned kind)
 
 void hp_arena_return_pool_locked(hp_pool *pool)
 {
+    hp_ids_pool_gone_locked(pool); /* its block ids, if it has any */
     hp_segment *s = hp_pool_segment(pool);
     size_t n = pool->span;
     unsigned first = pool->slot;

@@ -26,6 +26,7 @@
 #define HP_MODE_DEBUG (1ull << 54) /* new blocks come from the debug heap */
 #define HP_MODE_FAULT (1ull << 55) /* fault injection is armed */
 #define HP_MODE_HOOKS (1ull << 56) /* allocation hooks are installed (tracing) */
+#define HP_MODE_IDS   (1ull << 58) /* with HOOKS: the hooks keep ids beside blocks (heap/ids.c) */
 /* Read with a relaxed atomic load; changed with hp_mode_set / hp_mode_clear. */
 OM_INTERNAL extern uint64_t hp_mode;
 OM_INTERNAL void hp_mode_set(uint64_t bits);
@@ -79,9 +80,68 @@ typedef struct hp_hooks {
      * under earlier hooks: ignore unknown ones).  Allocations the debug
      * heap serves are not sampled. */
     size_t sample_bytes;
+    /* Per-block ids, for exact hooks (NULL: none).  With them the blocks of
+     * private heaps' plain small and medium pools are not reported to
+     * on_alloc / on_free: for each one the heap calls id_alloc, which
+     * stores the block's id (0: none) into *slot with a relaxed atomic
+     * store and returns block (the heap tail-calls it); size is the usable
+     * size.  The slot lies beside the block, in an array of its pool
+     * (heap/ids.c).  The free of a block with an id calls id_free(size, 1,
+     * heap), and deleting a heap calls id_free(size, n, heap) for its n
+     * live blocks of that size with an id.  Blocks without an id (allocated
+     * before, or in a pool that could not get an array) are reported to
+     * on_alloc / on_free as usual.  The heap's guard against a hook's own
+     * allocations is only tested around these two, not set: they must not
+     * allocate.  hp_ids_forget drops every id at once; hp_ids_each and
+     * hp_ids_of read them back.  The common case calls neither hook: see
+     * hp_ids_local below. */
+    void *(*id_alloc)(void *block, uint32_t *slot, size_t size, hp_heap *heap, void *caller);
+    void (*id_free)(size_t size, size_t count, hp_heap *heap);
 } hp_hooks;
 /* hooks == NULL removes them.  The record must outlive its installation. */
 OM_INTERNAL void hp_hooks_install(const hp_hooks *hooks);
+
+/* ---- block ids (heap/ids.c) ---------------------------------------------------
+ * The id hooks' common case, done inline by the heap's id lanes with no
+ * call: each thread has an hp_ids_local, whose meaning the hooks' owner
+ * (the tracer) defines and whose place the heap keeps.  When hp_ids_owner
+ * is the calling thread's record, an allocation whose (key, heap) is in
+ * its cache takes the cached id, and it and every free of a block with an
+ * id are counted in the record (bytes, hi = most bytes, count, allocs),
+ * all with relaxed stores; otherwise the hooks are called.  The key is the
+ * call site the macros of objmem/trace.h set, else the caller's return
+ * address.  Only the owner of a record writes its cache. */
+#define HP_IDS_CACHE 32 /* entries a thread; a power of two */
+typedef struct hp_ids_local {
+    int64_t bytes, hi, count; /* atomic: other threads read them */
+    uint64_t allocs;
+    uint64_t epoch; /* for the hooks' owner: which session the cache is of */
+    struct hp_ids_entry {
+        uintptr_t key;
+        const hp_heap *heap;
+        uint32_t id;
+    } cache[HP_IDS_CACHE];
+} hp_ids_local;
+OM_INTERNAL extern OM_THREAD_LOCAL hp_ids_local hp_ids_me;
+OM_INTERNAL extern hp_ids_local *hp_ids_owner; /* atomic; NULL: none */
+/* The cache entry of key for heap h (sites are records of at least 24
+ * bytes and heaps of kilobytes: a shift and an xor spread both). */
+static inline unsigned hp_ids_cache_slot(uintptr_t key, const hp_heap *h)
+{
+    return (unsigned)((key >> 3) ^ ((uintptr_t)h >> 10)) & (HP_IDS_CACHE - 1);
+}
+/* Forgets every id kept so far (each pool notices at its next allocation);
+ * their blocks' frees are then reported to on_free like any unknown block. */
+OM_INTERNAL void hp_ids_forget(void);
+/* The id kept for live block p (any thread's; p must stay live), 0 if none. */
+OM_INTERNAL uint32_t hp_ids_of(const void *p);
+/* Calls fn for every live block with an id (under the heap's global lock:
+ * never call it while holding a lock that id_free takes); returns how many.
+ * Blocks that other threads allocate or free meanwhile may be seen or not. */
+typedef void (*hp_ids_fn)(uint32_t id, size_t size, void *arg);
+OM_INTERNAL size_t hp_ids_each(hp_ids_fn fn, void *arg);
+/* Bytes mapped for the id arrays (in use or kept for reuse). */
+OM_INTERNAL size_t hp_ids_bytes(void);
 
 /* ---- provided by the debug heap (src/heap/debug.c, src/heap/fault.c) -------- */
 /* The user pointer of a new debug block of `size` user bytes. */

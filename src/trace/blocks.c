@@ -2,6 +2,11 @@
  * trace/blocks.c: the traces of heap blocks, found from their address by
  * arithmetic instead of hashing.
  *
+ * Which blocks.  Exact tracing keeps the ids of private heaps' plain
+ * blocks in the heap itself (heap/ids.c); this index holds the rest: the
+ * thread heaps' blocks (om_malloc), the debug heap's, and any block whose
+ * pool could not get an id array.
+ *
  * Strategy.  The heap carves each 64 KiB slot of an arena into blocks of
  * one size (a pool may span several slots, but every block that starts in
  * a slot has the same size, and the starts lie `size` apart).  So the

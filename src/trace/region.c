@@ -68,15 +68,16 @@ static int open_slot(om_trace_region *r)
         if (!(g->region_mask & (1u << i)))
             slot = i;
     if (slot >= 0) {
+        tr_counts_revoke(g); /* every count takes the lock while a region is open */
         g->region_mask |= 1u << slot;
-        g->region_peak[slot] = g->current;
+        g->region_peak[slot] = tr_current(g);
         r->slot = slot;
         r->epoch = g->epoch;
         r->alloc_bytes = g->alloc_bytes;
         r->free_bytes = g->free_bytes;
         r->alloc_count = g->alloc_count;
         r->free_count = g->free_count;
-        r->current = g->current;
+        r->current = g->region_peak[slot];
         r->base = copy_counters(g, &r->nbase, &r->base_bytes);
     }
     tr_unlock(g);

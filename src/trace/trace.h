@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "heap/special.h"
 #include "objmem/trace.h"
 #include "util/util.h"
 
@@ -155,6 +156,9 @@ OM_INTERNAL void tr_capture_init(void);
 /* Fills frames[0..max) for an allocation whose public entry point was called
  * from `caller`; returns the frames kept and sets *total to those seen. */
 OM_INTERNAL unsigned tr_capture(uintptr_t *frames, unsigned max, void *caller, unsigned *total);
+/* Defined in this library (capture.c): initial-exec, one load even in the
+ * shared library, where the public declaration means a __tls_get_addr call. */
+extern __thread const om_trace_site *om_trace_site_tls __attribute__((tls_model("initial-exec")));
 /* Frame 0 alone: the wrapped call's site, else the caller's return address. */
 static inline uintptr_t tr_first_frame(void *caller)
 {
@@ -170,6 +174,29 @@ OM_INTERNAL size_t tr_sample_weight(size_t size, size_t mean);
  * sample (the debug heap's): 0 when this block is not sampled, else its weight. */
 OM_INTERNAL size_t tr_sample_own(size_t size, size_t mean);
 
+/* ---- counts.c: traced bytes and traces, counted by each thread ---------------------
+ * A thread counts what it allocates and frees (traced bytes and traces) in
+ * a record of its own, so the common case needs no lock and no shared
+ * line: current = the sum of the records (+ what threads that are gone
+ * counted).  The peak: one thread at a time, the owner, counts with no
+ * lock at all and keeps the highest of its own bytes since it became the
+ * owner (hi); everyone else's bytes stay put meanwhile (base), because any
+ * other thread's count takes the lock and first folds base + owner's hi
+ * into the peak.  So the peak is exact whenever one thread counts at a
+ * time; threads that count at once take the lock (and ownership) in turn,
+ * and one count racing with a change of owner may be missing from the
+ * peak (never from current).  The counts themselves live in the heap's
+ * per-thread hp_ids_local (heap/special.h), whose id lanes count inline
+ * for the owner (hp_ids_owner); the records here find them. */
+typedef struct tr_thread {
+    hp_ids_local *c;         /* its thread's counts and site cache */
+    uint64_t epoch;          /* tr_state.epoch + 1 of the counts; 0: free for reuse */
+    struct tr_thread *next;  /* every record (under the lock) */
+    struct tr_thread *spare; /* records of threads gone, for reuse (under the lock) */
+} tr_thread;
+/* The calling thread's record, NULL before its first count. */
+OM_INTERNAL extern OM_THREAD_LOCAL tr_thread *tr_self;
+
 /* ---- tracer.c: the state, the hooks ---------------------------------------------- */
 #define TR_MAX_REGIONS 16 /* regions open at once (bits of a mask) */
 
@@ -180,11 +207,15 @@ typedef struct tr_state {
     size_t mean_bytes; /* 0: exact */
     tr_table table;    /* traces the blocks index refuses */
     tr_blocks blocks;  /* the other traces: most of them */
-    tr_tbs tbs;
-    size_t current, peak;
-    uint64_t lost, sampled;
-    uint64_t alloc_bytes, free_bytes; /* traced bytes allocated and freed since start */
-    uint64_t alloc_count, free_count;
+    tr_tbs tbs;        /* (the heap keeps the ids of most traces: hp_ids_*) */
+    /* counts.c: the per-thread counts and the peak */
+    tr_thread *threads; /* every record */
+    int64_t base;       /* bytes of everyone but hp_ids_owner (all, without one) */
+    int64_t gone_bytes, gone_count, gone_allocs; /* of records gone or missing */
+    size_t peak;
+    uint64_t lost;
+    uint64_t alloc_bytes, free_bytes;   /* traced bytes allocated and freed since start, */
+    uint64_t alloc_count, free_count;   /* counted while a region is open (their only readers) */
     uint64_t epoch;                     /* +1 each time the traces are forgotten */
     uint32_t region_mask;               /* regions open now */
     size_t region_peak[TR_MAX_REGIONS]; /* most `current` seen while each is open */
@@ -209,7 +240,8 @@ static inline void tr_unlock(tr_state *g)
 /* The domain of a private heap (0 for NULL, the global heap).  Lock held. */
 OM_INTERNAL uint32_t tr_domain_of_heap(const void *heap);
 
-/* The raw copy of the traces a snapshot starts from, made under the lock. */
+/* The raw copy of the traces a snapshot starts from, made under the lock
+ * (and the heap's ids, read right after it). */
 typedef struct tr_raw {
     int nframe;
     size_t ntraces;
@@ -229,6 +261,24 @@ OM_INTERNAL void tr_raw_free(tr_raw *raw);
 OM_INTERNAL bool tr_find_traceback(uintptr_t addr, uintptr_t *frames, unsigned *nframe,
                                    unsigned *total, unsigned *domain);
 
+/* counts.c, all with the lock held.  The calling thread's record for this
+ * session (made or reset on first use), NULL when memory ran out. */
+OM_INTERNAL tr_thread *tr_thread_get(tr_state *g);
+/* Counts a change of bytes and traces (and allocs, traces allocated) for
+ * thread t (NULL: no record); own: t may become the owner. */
+OM_INTERNAL void tr_count(tr_state *g, tr_thread *t, int64_t bytes, int64_t count, int64_t allocs,
+                          bool own);
+/* No owner from now on (a region opens, the peak is reset). */
+OM_INTERNAL void tr_counts_revoke(tr_state *g);
+OM_INTERNAL size_t tr_current(tr_state *g);
+OM_INTERNAL size_t tr_peak(tr_state *g);
+OM_INTERNAL void tr_reset_peak(tr_state *g);
+OM_INTERNAL size_t tr_live_traces(tr_state *g);
+OM_INTERNAL uint64_t tr_allocs(tr_state *g);
+/* Every count forgotten (a new session). */
+OM_INTERNAL void tr_counts_forget(tr_state *g);
+/* Once, before the first count: a thread's record is given back at its exit. */
+OM_INTERNAL void tr_counts_init(void);
 /* ---- snapshot.c ---------------------------------------------------------------- */
 typedef struct tr_snap_tb {
     uint32_t domain, nframe, total_nframe, first; /* frames[first .. first + nframe) */

@@ -21,6 +21,21 @@
  *                                                        (by the heap's size
  *                                                        of the block), current
  *
+ * The blocks of private heaps (every object, and the buffers objects own)
+ * take a shorter way: the heap keeps a traceback id beside each of them
+ * itself (heap/ids.c), and its id lanes do the common case with no call
+ * and no lock, from the thread's hp_ids_local, which this file fills:
+ *
+ *     om_new ...    -> heap id lane: key = the site (or return address);
+ *                      the thread's cache[key, heap] -> id; the thread's
+ *                      counts (counts.c); the id into the pool's array
+ *     release       -> heap id lane: the id read back; the thread's counts
+ *
+ * A miss of the cache, a thread that does not own the counts (counts.c),
+ * an open region or nframe > 1 call the id hooks here, which take the lock
+ * (id_alloc_locked: intern, fill the cache, maybe take the ownership).
+ * Snapshots read the ids back by walking the live blocks (hp_ids_each).
+ *
  * Sampling mode (om_trace_start_sampling) leaves the choice to the heap:
  * its hooks carry sample_bytes = M, and each heap counts down the bytes its
  * fast path hands out, calling on_alloc only for the allocation that
@@ -138,58 +153,40 @@ static void filter_remove(uintptr_t addr)
 }
 
 /* ---- the hooks ------------------------------------------------------------------ */
-static inline void note_peaks(tr_state *g)
-{
-    if (g->current > g->peak)
-        g->peak = g->current;
-    for (uint32_t m = g->region_mask; OM_UNLIKELY(m); m &= m - 1) {
-        int i = __builtin_ctz(m);
-        if (g->current > g->region_peak[i])
-            g->region_peak[i] = g->current;
-    }
-}
-
 /* Each thread's last one-frame tracebacks, direct-mapped by frame word and
- * heap: a site seen lately maps to its traceback id with one compare, no
- * hash of the frames, no scan of the domains and no probe of the index.
- * Read and written under the tracer's lock (which the insert that follows
- * needs anyway); `epoch` is the tracer's epoch + 1 when the entries were
- * made, so that a new thread's zeroed cache, or one from before a clear,
- * never matches. */
-#define SITE_CACHE 32 /* entries a thread; a power of two */
-static OM_THREAD_LOCAL struct site_cache {
-    uint64_t epoch;
-    struct {
-        uintptr_t word;
-        const void *heap;
-        uint32_t tb;
-    } e[SITE_CACHE];
-} site_cache;
-
-static inline unsigned site_slot(uintptr_t word, const void *heap)
+ * heap (the heap's hp_ids_local cache: its key is the word without the
+ * site bit): a site seen lately maps to its traceback id with one compare,
+ * no hash of the frames, no scan of the domains and no probe of the
+ * index.  Written under the tracer's lock, only while nframe is 1;
+ * `epoch` is the tracer's epoch + 1 when the entries were made, so that a
+ * new thread's zeroed cache, or one from before a clear, never matches.
+ * The heap's id lanes read it with no lock, only while the thread owns the
+ * counts: ownership is taken under the lock after the cache was checked
+ * (site_cache_fresh) and lost at every clear. */
+static inline void site_cache_fresh(tr_state *g)
 {
-    uint64_t h = ((uint64_t)word ^ (uint64_t)(uintptr_t)heap) * 0x9e3779b97f4a7c15ull;
-    return (unsigned)(h >> 32) & (SITE_CACHE - 1);
+    hp_ids_local *c = &hp_ids_me;
+    if (c->epoch != g->epoch + 1) {
+        memset(c->cache, 0, sizeof c->cache);
+        c->epoch = g->epoch + 1;
+    }
 }
 
 static inline uint32_t intern(tr_state *g, const void *heap, const uintptr_t *frames, unsigned n,
                               unsigned total)
 {
-    if (n != 1 || total != 1) /* deeper stacks: one hash of all their frames */
+    if (n != 1 || total != 1 || g->nframe != 1) /* deeper stacks: a hash of all their frames */
         return tr_tbs_intern(&g->tbs, tr_domain_of_heap(heap), frames, n, total);
-    struct site_cache *c = &site_cache;
-    if (c->epoch != g->epoch + 1) {
-        memset(c->e, 0, sizeof c->e);
-        c->epoch = g->epoch + 1;
-    }
-    unsigned i = site_slot(frames[0], heap);
-    if (c->e[i].word == frames[0] && c->e[i].heap == heap && frames[0])
-        return c->e[i].tb;
+    site_cache_fresh(g);
+    uintptr_t key = frames[0] & ~TR_FRAME_SITE;
+    struct hp_ids_entry *e = &hp_ids_me.cache[hp_ids_cache_slot(key, heap)];
+    if (e->key == key && e->heap == heap && key)
+        return e->id - 1;
     uint32_t tb = tr_tbs_intern(&g->tbs, tr_domain_of_heap(heap), frames, n, total);
     if (tb != TR_NO_TB) {
-        c->e[i].word = frames[0];
-        c->e[i].heap = heap;
-        c->e[i].tb = tb;
+        e->key = key;
+        e->heap = heap;
+        e->id = tb + 1;
     }
     return tb;
 }
@@ -197,13 +194,13 @@ static inline uint32_t intern(tr_state *g, const void *heap, const uintptr_t *fr
 /* Exact traces go to the blocks index when it takes them (their size is
  * the heap's, as the free will report it); sampled ones, which carry a
  * weight instead, and the blocks it refuses go to the table. */
-static int insert(tr_state *g, uintptr_t addr, size_t size, uint32_t tb, bool exact)
+static int insert(tr_state *g, uintptr_t addr, size_t size, uint32_t tb, bool exact,
+                  size_t *replaced)
 {
-    size_t replaced = 0;
-    int rc = exact ? tr_blocks_insert(&g->blocks, addr, size, tb, &replaced) : 1;
+    *replaced = 0;
+    int rc = exact ? tr_blocks_insert(&g->blocks, addr, size, tb, replaced) : 1;
     if (rc == 1)
         rc = tr_table_insert(&g->table, addr, size, tb);
-    g->current -= replaced;
     return rc;
 }
 
@@ -216,26 +213,41 @@ static bool take(tr_state *g, uintptr_t addr, size_t size, bool exact, size_t *t
     return tr_table_remove(&g->table, addr, traced, tb);
 }
 
+/* What only regions read (as differences: they are kept only while one is open). */
+static inline void count_alloc(tr_state *g, uint32_t tb, size_t size)
+{
+    om_assert_internal(tb < g->tbs.count); /* the site cache hands out live ids only */
+    if (OM_UNLIKELY(g->region_mask)) {
+        tr_tb *r = tr_tbs_get(&g->tbs, tb);
+        r->alloc_bytes += size;
+        r->alloc_count++;
+        g->alloc_bytes += size;
+        g->alloc_count++;
+    }
+}
+
+static inline void count_free(tr_state *g, size_t bytes, size_t n, bool own)
+{
+    if (OM_UNLIKELY(g->region_mask)) {
+        g->free_bytes += bytes;
+        g->free_count += n;
+    }
+    tr_count(g, tr_thread_get(g), -(int64_t)bytes, -(int64_t)n, 0, own);
+}
+
 static inline __attribute__((always_inline)) void record(tr_state *g, uintptr_t addr, size_t size,
                                                          const void *heap, const uintptr_t *frames,
                                                          unsigned n, unsigned total, bool exact)
 {
     uint32_t tb = intern(g, heap, frames, n, total);
-    if (tb == TR_NO_TB || insert(g, addr, size, tb, exact) != 0) {
+    size_t replaced;
+    if (tb == TR_NO_TB || insert(g, addr, size, tb, exact, &replaced) != 0) {
         g->lost++;
         return;
     }
-    om_assert_internal(tb < g->tbs.count); /* the site cache hands out live ids only */
-    if (g->region_mask) {                  /* only regions read these (as differences) */
-        tr_tb *r = tr_tbs_get(&g->tbs, tb);
-        r->alloc_bytes += size;
-        r->alloc_count++;
-    }
-    g->alloc_bytes += size;
-    g->alloc_count++;
-    g->sampled++;
-    g->current += size;
-    note_peaks(g);
+    count_alloc(g, tb, size);
+    /* a replaced trace (a block whose free was missed) leaves the count as it was */
+    tr_count(g, tr_thread_get(g), (int64_t)size - (int64_t)replaced, replaced ? 0 : 1, 1, false);
 }
 
 /* The hooks of exact tracing with one frame, the common case: frame 0 is
@@ -258,18 +270,17 @@ static void on_free_exact(void *p, size_t size, hp_heap *heap)
     size_t traced;
     uint32_t tb;
     tr_lock(g);
-    if (OM_LIKELY(g->tracing && p) && take(g, (uintptr_t)p, size, true, &traced, &tb)) {
-        g->current -= traced;
-        g->free_bytes += traced;
-        g->free_count++;
-    }
+    if (OM_LIKELY(g->tracing && p) && take(g, (uintptr_t)p, size, true, &traced, &tb))
+        count_free(g, traced, 1, false);
     tr_unlock(g);
 }
+
+static bool capturing_now(void);
 
 static void on_alloc(void *p, size_t size, hp_heap *heap, void *caller)
 {
     int nframe = atomic_load_explicit(&active_nframe, memory_order_relaxed);
-    if (!nframe || !p)
+    if (!nframe || !p || capturing_now())
         return;
     size_t mean = atomic_load_explicit(&active_mean, memory_order_relaxed);
     if (mean) { /* the heap chose this block, or the tracer's own countdown does */
@@ -312,20 +323,98 @@ static void on_free(void *p, size_t size, hp_heap *heap)
     size_t traced;
     uint32_t tb;
     if (g->tracing && take(g, (uintptr_t)p, size, !sampling, &traced, &tb)) {
-        g->current -= traced;
-        g->free_bytes += traced;
-        g->free_count++;
+        count_free(g, traced, 1, false);
         if (sampling)
             filter_remove((uintptr_t)p);
     }
     tr_unlock(g);
 }
 
-/* Exact: every allocation and free takes the heap's slow lane.  Sampling:
- * sample_bytes is set by start() while no hooks are installed. */
-static const hp_hooks exact_site_hooks = {on_alloc_site, on_free_exact, 0};
-static const hp_hooks exact_hooks = {on_alloc, on_free, 0};
-static hp_hooks sampling_hooks = {on_alloc, on_free, 0};
+/* ---- the id hooks: blocks whose ids the heap keeps (heap/ids.c) ---------------- */
+
+/* Set while the id hooks unwind with no lock held: the unwinder may
+ * allocate, and those allocations are not traced (the heap's own guard is
+ * not set around the id hooks). */
+static OM_THREAD_LOCAL bool capturing;
+
+/* Everything but the owner's hit in its site cache: under the lock. */
+static OM_NOINLINE void *id_alloc_locked(void *block, uint32_t *slot, size_t size, const void *heap,
+                                         const uintptr_t *frames, unsigned n, unsigned total)
+{
+    tr_state *g = &tr_global;
+    uint32_t id = 0;
+    tr_lock(g);
+    if (OM_LIKELY(g->tracing)) {
+        site_cache_fresh(g); /* before ownership: the heap reads it with no lock */
+        uint32_t tb = intern(g, heap, frames, n, total);
+        if (tb != TR_NO_TB) {
+            count_alloc(g, tb, size);
+            tr_count(g, tr_thread_get(g), (int64_t)size, 1, 1, true);
+            id = tb + 1;
+        } else {
+            g->lost++;
+        }
+    }
+    tr_unlock(g);
+    atomic_store_explicit((_Atomic uint32_t *)slot, id, memory_order_relaxed);
+    return block;
+}
+
+/* One frame: what the heap's id lane could not find in the thread's cache
+ * (or a thread that does not own the counts). */
+static void *id_alloc_site(void *block, uint32_t *slot, size_t size, hp_heap *heap, void *caller)
+{
+    uintptr_t word = tr_first_frame(caller);
+    return id_alloc_locked(block, slot, size, heap, &word, 1, 1);
+}
+
+static void *id_alloc_deep(void *block, uint32_t *slot, size_t size, hp_heap *heap, void *caller)
+{
+    int nframe = atomic_load_explicit(&active_nframe, memory_order_relaxed);
+    if (!nframe || capturing) {
+        atomic_store_explicit((_Atomic uint32_t *)slot, 0, memory_order_relaxed);
+        return block;
+    }
+    uintptr_t frames[OM_TRACE_MAX_FRAMES];
+    unsigned total;
+    capturing = true;
+    unsigned n = tr_capture(frames, (unsigned)nframe, caller, &total);
+    capturing = false;
+    return id_alloc_locked(block, slot, size, heap, frames, n, total);
+}
+
+static bool capturing_now(void)
+{
+    return capturing;
+}
+
+static OM_NOINLINE void id_free_locked(size_t size, size_t n)
+{
+    tr_state *g = &tr_global;
+    tr_lock(g);
+    if (g->tracing) {
+        site_cache_fresh(g); /* before ownership: the heap reads it with no lock */
+        count_free(g, size * n, n, true);
+    }
+    tr_unlock(g);
+}
+
+/* The free of a block with an id by a thread that does not own the counts
+ * (the owner's are counted inline by the heap). */
+static void id_free(size_t size, size_t n, hp_heap *heap)
+{
+    (void)heap;
+    id_free_locked(size, n);
+}
+
+/* Exact: every allocation and free takes the heap's slow lane, or its id
+ * lane.  Sampling: sample_bytes is set by start() while no hooks are
+ * installed; with the tracer's own countdown, no ids (weights are kept in
+ * the table). */
+static const hp_hooks exact_site_hooks = {on_alloc_site, on_free_exact, 0, id_alloc_site, id_free};
+static const hp_hooks exact_hooks = {on_alloc, on_free, 0, id_alloc_deep, id_free};
+static const hp_hooks own_sampling_hooks = {on_alloc, on_free, 0, NULL, NULL};
+static hp_hooks sampling_hooks = {on_alloc, on_free, 0, NULL, NULL};
 
 /* A heap with sampling off looks whether it was turned on only once per
  * WARM_BYTES / 2 allocated; until then it samples nothing.  One large block
@@ -353,6 +442,7 @@ static void prepare_once(void)
     void *warm[4];
     backtrace(warm, 4); /* the first call may load the unwinder: not inside a hook */
     tr_capture_init();
+    tr_counts_init();
     pthread_atfork(lock_for_fork, unlock_after_fork, unlock_after_fork);
 }
 
@@ -362,8 +452,9 @@ static void forget_all(tr_state *g)
     tr_blocks_clear(&g->blocks);
     tr_tbs_clear(&g->tbs);
     memset(sample_filter, 0, sizeof sample_filter);
-    g->current = g->peak = 0;
-    g->lost = g->sampled = 0;
+    tr_counts_forget(g);
+    hp_ids_forget();
+    g->lost = 0;
     g->alloc_bytes = g->free_bytes = g->alloc_count = g->free_count = 0;
     for (int i = 0; i < TR_MAX_REGIONS; i++)
         g->region_peak[i] = 0;
@@ -402,7 +493,9 @@ static int start(int nframe, size_t mean)
         hp_hooks_install(&sampling_hooks);
         warm_sampling();
     } else {
-        hp_hooks_install(nframe == 1 && !mean ? &exact_site_hooks : &exact_hooks);
+        hp_hooks_install(mean          ? &own_sampling_hooks
+                         : nframe == 1 ? &exact_site_hooks
+                                       : &exact_hooks);
     }
     return 0;
 }
@@ -464,9 +557,9 @@ void om_trace_get_traced_memory(size_t *current, size_t *peak)
     tr_state *g = &tr_global;
     tr_lock(g);
     if (current)
-        *current = g->current;
+        *current = tr_current(g);
     if (peak)
-        *peak = g->peak;
+        *peak = tr_peak(g);
     tr_unlock(g);
 }
 
@@ -474,7 +567,7 @@ void om_trace_reset_peak(void)
 {
     tr_state *g = &tr_global;
     tr_lock(g);
-    g->peak = g->current;
+    tr_reset_peak(g);
     tr_unlock(g);
 }
 
@@ -483,12 +576,12 @@ void om_trace_get_tracer_stats(om_trace_tracer_stats *out)
     tr_state *g = &tr_global;
     tr_lock(g);
     *out = (om_trace_tracer_stats){
-        .traces = g->table.count + g->blocks.count,
+        .traces = tr_live_traces(g),
         .tracebacks = g->tbs.count,
-        .table_bytes = tr_table_bytes(&g->table) + tr_blocks_bytes(&g->blocks),
+        .table_bytes = tr_table_bytes(&g->table) + tr_blocks_bytes(&g->blocks) + hp_ids_bytes(),
         .traceback_bytes = g->tbs.bytes,
         .lost = g->lost,
-        .sampled = g->sampled,
+        .sampled = tr_allocs(g),
         .mean_bytes = g->mean_bytes,
     };
     tr_unlock(g);
@@ -519,10 +612,14 @@ bool tr_find_traceback(uintptr_t addr, uintptr_t *frames, unsigned *nframe, unsi
 {
     tr_state *g = &tr_global;
     size_t size;
-    uint32_t tb;
+    uint32_t tb, id = hp_ids_of((const void *)addr); /* no lock: the heap's own */
     bool found = false;
     tr_lock(g);
-    if (g->tracing && (tr_blocks_find(&g->blocks, addr, &size, &tb) ||
+    if (g->tracing && id && id - 1 < g->tbs.count)
+        tb = id - 1;
+    else
+        id = 0;
+    if (g->tracing && (id || tr_blocks_find(&g->blocks, addr, &size, &tb) ||
                        tr_table_find(&g->table, addr, &size, &tb))) {
         const tr_tb *r = tr_tbs_get(&g->tbs, tb);
         memcpy(frames, r->frames, r->nframe * sizeof *frames);
@@ -542,7 +639,8 @@ static size_t tb_bytes(const tr_tb *r)
 
 struct raw_fill {
     struct tr_raw_trace *traces;
-    size_t k;
+    size_t k, cap;
+    size_t ntbs; /* ids at or past it were interned after the copy: left out */
 };
 
 static void add_raw(size_t size, uint32_t tb, void *arg)
@@ -551,17 +649,27 @@ static void add_raw(size_t size, uint32_t tb, void *arg)
     f->traces[f->k++] = (struct tr_raw_trace){size, tb};
 }
 
-static void copy_raw(tr_state *g, tr_raw *raw, char *mem)
+/* A trace whose id the heap keeps (hp_ids_each). */
+static void add_raw_id(uint32_t id, size_t size, void *arg)
+{
+    struct raw_fill *f = arg;
+    if (f->k < f->cap && id - 1 < f->ntbs)
+        f->traces[f->k++] = (struct tr_raw_trace){size, id - 1};
+}
+
+/* The tracer's own traces and the tracebacks; room: traces to leave for
+ * the heap's ids after them. */
+static void copy_raw(tr_state *g, tr_raw *raw, char *mem, struct raw_fill *fill, size_t room)
 {
     raw->traces = (struct tr_raw_trace *)mem;
-    struct raw_fill fill = {raw->traces, 0};
+    *fill = (struct raw_fill){raw->traces, 0, raw->ntraces + room, raw->ntbs};
     for (size_t i = 0; i < g->table.cap; i++) {
         const tr_slot *s = &g->table.slots[i];
         if (s->key)
-            add_raw(tr_slot_size(&g->table, s), s->tb, &fill);
+            add_raw(tr_slot_size(&g->table, s), s->tb, fill);
     }
-    tr_blocks_each(&g->blocks, add_raw, &fill);
-    mem += raw->ntraces * sizeof *raw->traces;
+    tr_blocks_each(&g->blocks, add_raw, fill);
+    mem += (raw->ntraces + room) * sizeof *raw->traces;
     raw->tbs = (tr_tb **)mem;
     mem += raw->ntbs * sizeof *raw->tbs;
     for (size_t i = 0; i < raw->ntbs; i++) {
@@ -572,9 +680,13 @@ static void copy_raw(tr_state *g, tr_raw *raw, char *mem)
     }
 }
 
-int tr_raw_take(tr_raw *raw)
+/* One try: -1 (message) when tracing is off or memory ran out, 1 when the
+ * traces were forgotten while the heap's ids were read (try again). */
+static int raw_take_once(tr_raw *raw)
 {
     tr_state *g = &tr_global;
+    size_t ids = hp_ids_each(NULL, NULL); /* heap lock: never under the tracer's */
+    size_t room = ids + ids / 8 + 64;     /* and what other threads add meanwhile */
     memset(raw, 0, sizeof *raw);
     tr_lock(g);
     if (!g->tracing) {
@@ -582,24 +694,46 @@ int tr_raw_take(tr_raw *raw)
         om_set_error("om_trace_take_snapshot: the tracer is not running (om_trace_start first)");
         return -1;
     }
+    uint64_t epoch = g->epoch;
     raw->nframe = g->nframe;
     raw->ntraces = g->table.count + g->blocks.count;
     raw->ntbs = g->tbs.count;
-    size_t bytes = raw->ntraces * sizeof *raw->traces + raw->ntbs * sizeof *raw->tbs + 16;
+    size_t bytes = (raw->ntraces + room) * sizeof *raw->traces + raw->ntbs * sizeof *raw->tbs + 16;
     for (size_t i = 0; i < raw->ntbs; i++)
         bytes += (tb_bytes(tr_tbs_get(&g->tbs, (uint32_t)i)) + 15) & ~(size_t)15;
     char *mem = tr_map(bytes);
+    struct raw_fill fill;
     if (mem) {
-        copy_raw(g, raw, mem);
+        copy_raw(g, raw, mem, &fill, room);
         raw->map = mem;
         raw->map_bytes = bytes;
     }
     tr_unlock(g);
     if (!mem) {
-        om_set_error("om_trace_take_snapshot: out of memory for %zu traces", raw->ntraces);
+        om_set_error("om_trace_take_snapshot: out of memory for %zu traces", raw->ntraces + ids);
         return -1;
     }
+    hp_ids_each(add_raw_id, &fill);
+    raw->ntraces = fill.k;
+    tr_lock(g);
+    bool same = g->tracing && g->epoch == epoch;
+    tr_unlock(g);
+    if (!same) {
+        tr_raw_free(raw);
+        return 1;
+    }
     return 0;
+}
+
+int tr_raw_take(tr_raw *raw)
+{
+    int rc;
+    for (int tries = 0; (rc = raw_take_once(raw)) == 1; tries++)
+        if (tries == 8) {
+            om_set_error("om_trace_take_snapshot: the traces were cleared under it");
+            return -1;
+        }
+    return rc;
 }
 
 void tr_raw_free(tr_raw *raw)
