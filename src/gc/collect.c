@@ -5,18 +5,15 @@
  * Bacon and Rajan's "Concurrent Cycle Collection in Reference Counted
  * Systems", 2001), with the candidates found in the heap and the generation
  * tables instead of lists threaded through the objects: the header has no
- * links (16 bytes per object, not 32).
+ * links (16 bytes per object, not 32).  A full collection whose tables are
+ * complete goes to gc/full.c instead (the same algorithm over arrays beside
+ * the old table, no candidate's header written); this file does the young
+ * collections, and the full ones that must walk the heap.
  *
  *     gather           the dirty pools (a young collection; all pools for a
- *                      full one whose tables are incomplete) and the table
- *                      of generation 1; every tracked object of generation
- *                      <= g becomes a candidate: GC_COLLECTING,
- *                      gc_refs = refcnt
- *     subtract_old     a full collection over complete tables: one pass
- *                      over the young candidates and the old table both
- *                      enlists each entry and subtracts its references,
- *                      enlisting and traversing too what they reach in no
- *                      table (no heap walk, each object read once)
+ *                      full one) and the table of generation 1; every
+ *                      tracked object of generation <= g becomes a
+ *                      candidate: GC_COLLECTING, gc_refs = refcnt
  *     subtract_refs    each candidate's references to other candidates are
  *                      subtracted: gc_refs = references from outside
  *     mark_and_sort    from every candidate with gc_refs > 0, mark
@@ -29,11 +26,11 @@
  *     (gc/trash.c)     U is garbage: weak references, finalizers,
  *                      resurrection, legacy finalizers, clear, free
  *
- *     old table             heap (dirty pools)      candidates (gc_vec)
+ *     mid table             heap (dirty pools)      candidates (gc_vec)
  *     +---+---+---+         +-----+------+-----+     +---+---+---+---+---+
  *     | a | b | c |  ---+   | obj | free | obj | --> | y | z | a | b | c |
  *     +---+---+---+     |   +-----+------+-----+     +---+---+---+---+---+
- *                       +--------- subtract_old ---------->   | U U |  sort
+ *                       +------------ gather ------------->   | U U |  sort
  *
  * Lists and tuples are traversed in place (their layouts are registered by
  * the types layer, gc/gc.h): no call per object or per reference; other
@@ -44,21 +41,17 @@
  * a young collection needs no write barrier, at the price of keeping young
  * trash that only old trash refers to until an older collection.
  *
- * NUMBERS.  Per candidate of a full collection over complete tables: one
- * table entry and one traverse in subtract_old, at most one traverse in
- * mark (the loop over the candidates stops once every one is promoted or
- * put aside: after the root of a connected live heap it reads nothing
- * more), one hold for each member of U; 8 bytes of list and 8 of mark stack,
- * kept between collections.  A list's items are pushed last to first, so
- * survivors are promoted, and the old table ordered, the way the program
- * built its containers: the next collection then reads the heap upwards,
- * in the direction the hardware prefetches best (about 20% faster on the
- * benchmark's graph than the reverse order).  1M live lists (bench gc_full, a loaded
- * machine): 51 ns an object with a heap walk (a call per block), a call per
- * traverse and per reference and separate gather, mark and sort passes;
- * 26 ns now, with 1.8 times fewer instructions and 40% fewer misses of a
- * 4 MiB cache (docs/design.md).  No user code runs before U is known, so
- * nothing can change the graph while the collector decides what is garbage.
+ * NUMBERS.  Per candidate: one traverse in subtract, at most one in mark
+ * (the loop over the candidates stops once every one is promoted or put
+ * aside: after the root of a connected live heap it reads nothing more),
+ * one hold for each member of U; 8 bytes of list and 8 of mark stack, kept
+ * between collections.  A list's items are pushed last to first, so
+ * survivors are promoted, and the tables ordered, the way the program
+ * built its containers: later collections then read the heap upwards, in
+ * the direction the hardware prefetches best (about 20% faster on the
+ * benchmark's graph than the reverse order).  No user code runs before U
+ * is known, so nothing can change the graph while the collector decides
+ * what is garbage.
  */
 #include <errno.h>
 
@@ -66,13 +59,11 @@
 
 typedef struct collection {
     gc_state *st;
-    unsigned gen;      /* collecting generations 0..gen */
-    gc_vec cands;      /* every candidate */
-    gc_vec stack;      /* the mark stack, reserved for every candidate */
-    int failed;        /* gather ran out of memory */
-    size_t looked;     /* heap blocks and table entries gather looked at */
-    unsigned walk_gen; /* the heap walk enlists generations 0..walk_gen */
-    bool from_tables;  /* a full collection over the complete tables */
+    unsigned gen;  /* collecting generations 0..gen */
+    gc_vec cands;  /* every candidate */
+    gc_vec stack;  /* the mark stack, reserved for every candidate */
+    int failed;    /* gather ran out of memory */
+    size_t looked; /* heap blocks and table entries gather looked at */
 } collection;
 
 /* ---- gather: candidates get GC_COLLECTING and gc_refs = refcnt ----------------- */
@@ -106,7 +97,7 @@ static int gather_block(void *block, size_t size, void *arg)
     c->looked++;
     if (!ob_is_object(block) || !gc_is_tracked(o))
         return 0;
-    if (gc_gen(o) > c->walk_gen || (o->ob_gc & GC_COLLECTING))
+    if (gc_gen(o) > c->gen || (o->ob_gc & GC_COLLECTING))
         return 0;
     return enlist(c, o) != 0;
 }
@@ -160,10 +151,10 @@ static void release_candidates(collection *c)
 
 /* A full collection may take its candidates from the tables (plus the
  * young objects of the dirty pools) when they hold every object of their
- * generations.  Tracked objects in no table and outside the dirty pools (a
- * young object recycled from a free list) are found through the references
- * of the others (subtract_old); the demo's report test checks, on a workload
- * that has them, that a second full collection finds nothing more. */
+ * generations (gc/full.c).  Tracked objects in no table and outside the
+ * dirty pools (a young object recycled from a free list) are found through
+ * the references of the others; the demo's report test checks, on a
+ * workload that has them, that a second full collection finds nothing more. */
 static bool tables_complete(const gc_state *st)
 {
     return st->old.on && !st->old.incomplete && !st->mid.incomplete;
@@ -173,22 +164,18 @@ static bool tables_complete(const gc_state *st)
  * pools for gen 2) or in the tables of the collected generations is on
  * c->cands with GC_COLLECTING and gc_refs = min(refcnt, GC_REFS_MAX); those
  * tables are empty (and complete again: the survivors refill them); the
- * heap's dirty list is empty.  With c->from_tables, the old table is left
- * for subtract_old instead: the list and the mark stack have room for its
- * entries.  0, or -1 with nothing changed but emptied tables. */
+ * heap's dirty list is empty; the mark stack has room for every candidate.
+ * 0, or -1 with nothing changed but emptied tables. */
 static int gather(collection *c, hp_heap *heap)
 {
     gc_state *st = c->st;
-    c->walk_gen = c->from_tables ? 0 : c->gen; /* tables: the walk finds generation 0 */
-    if (c->gen == GC_GEN_OLD && !c->from_tables)
+    if (c->gen == GC_GEN_OLD)
         hp_heap_walk(heap, gather_block, c);
     else
         hp_heap_walk_dirty(heap, gather_block, c);
     if (c->gen >= 1)
         gather_table(c, &st->mid);
-    size_t more = c->from_tables ? st->old.len : 0;
-    if (!c->failed && (gc_vec_reserve(&c->cands, c->cands.len + more) != 0 ||
-                       gc_vec_reserve(&c->stack, c->cands.len + more) != 0))
+    if (!c->failed && gc_vec_reserve(&c->stack, c->cands.len) != 0)
         c->failed = 1;
     if (c->failed) {
         release_candidates(c);
@@ -200,7 +187,7 @@ static int gather(collection *c, hp_heap *heap)
         st->mid.tombstones = 0;
         st->mid.incomplete = 0;
     }
-    if (c->gen == GC_GEN_OLD && !c->from_tables) {
+    if (c->gen == GC_GEN_OLD) {
         st->old.len = 0; /* rebuilt from the survivors */
         st->old.tombstones = 0;
         st->old.incomplete = 0;
@@ -263,126 +250,11 @@ static void subtract_refs(collection *c)
     subtract_range(c, c->cands.len);
 }
 
-/* ---- subtract_old: gather and subtract_refs in one pass over the old table ----
- * A full collection over complete tables: the young candidates of the dirty
- * pools and the middle table are listed (gather), every entry of the old
- * table is one, and each old entry's visit both enlists it and subtracts its
- * references.  A child not listed yet is either an old entry further on (it
- * has GC_WATCHED: enlisted on the spot, traversed when the pass reaches its
- * entry) or a young object in no table and outside the dirty pools (one
- * recycled from a free list, say: enlisted, and queued on c->stack, which is
- * idle until marking, to be traversed after the pass).  So every candidate
- * is traversed once, and the old objects are read once instead of twice.
- * The lists grow on demand; when they cannot, c->failed is set and the
- * caller undoes the collection (release_candidates) with the table as it is. */
-
-/* Room for `need` entries on v: 0, or -1 (c->failed set). */
-static int room(collection *c, gc_vec *v, size_t need)
-{
-    if (OM_LIKELY(need <= v->cap))
-        return 0;
-    size_t cap = v->cap * 2 > need ? v->cap * 2 : need + 1024;
-    if (gc_vec_reserve(v, cap) == 0)
-        return 0;
-    c->failed = 1;
-    return -1;
-}
-
-static inline void subtract_enlisting(collection *c, om_object *child)
-{
-    if (!child)
-        return;
-    uint32_t g = child->ob_gc;
-    if (!(g & GC_COLLECTING)) {
-        bool candidate = (g & OM_GC_TRACKED) && (g & OM_GC_GEN_MASK) != OM_GC_GEN_MASK;
-        if (!candidate || OM_UNLIKELY(room(c, &c->cands, c->cands.len + 1) != 0))
-            return;
-        if (!(g & GC_WATCHED)) { /* in no table: the pass will not traverse it */
-            if (OM_UNLIKELY(room(c, &c->stack, c->stack.len + 1) != 0))
-                return;
-            c->stack.items[c->stack.len++] = child;
-        }
-        enlist_reserved(&c->cands, child);
-    }
-    subtract_one(child);
-}
-
-static int subtract_enlisting_visit(om_object *child, void *arg)
-{
-    subtract_enlisting(arg, child);
-    return 0;
-}
-
-/* Subtracts (and enlists) every child of candidate o. */
-static inline void subtract_children(collection *c, const gc_layouts *lay, om_object *o)
-{
-    size_t k;
-    om_object *const *items;
-    if (gc_items(lay, o, &items, &k)) {
-        for (size_t i = 0; i < k; i++)
-            subtract_enlisting(c, items[i]);
-    } else if (o->ob_type->traverse) {
-        o->ob_type->traverse(o, subtract_enlisting_visit, c);
-    }
-}
-
-/* After (unless c->failed): the young candidates (the first `young`), every
- * live entry of the old table, and every object any of them reaches in no
- * table, are candidates and have been traversed; the
- * table is empty, rebuilt from the survivors.  On failure the table is left
- * whole for release_candidates. */
-static void subtract_old(collection *c, size_t young)
-{
-    enum { AHEAD = 8 };
-    const gc_layouts lay = c->st->layouts;
-    gc_table *t = &c->st->old;
-    size_t n = t->len;
-    c->looked += n;
-    c->stack.len = 0;
-    for (size_t i = 0; i < young && !c->failed; i++) /* the list may move: by index */
-        subtract_children(c, &lay, c->cands.items[i]);
-    for (size_t base = 0; base < n; base += GC_CHUNK) {
-        om_object *const *objs = t->chunks[base >> GC_CHUNK_SHIFT]->objs;
-        size_t m = n - base < GC_CHUNK ? n - base : GC_CHUNK;
-        for (size_t j = 0; j < m; j++) {
-            if (j + AHEAD < m && objs[j + AHEAD])
-                __builtin_prefetch(objs[j + AHEAD], 1);
-            om_object *o = objs[j];
-            if (!o)
-                continue;
-            if (OM_UNLIKELY(c->failed))
-                return;
-            if (!(o->ob_gc & GC_COLLECTING)) {
-                if (OM_UNLIKELY(room(c, &c->cands, c->cands.len + 1) != 0))
-                    return;
-                enlist_reserved(&c->cands, o);
-            }
-            subtract_children(c, &lay, o);
-        }
-    }
-    while (c->stack.len && !c->failed) /* the candidates in no table */
-        subtract_children(c, &lay, c->stack.items[--c->stack.len]);
-    c->stack.len = 0;
-    if (c->failed)
-        return;
-    t->len = 0;
-    t->tombstones = 0;
-    t->incomplete = 0;
-}
-
 /* ---- mark_reachable and sort ---------------------------------------------------------- */
 typedef struct mark_arg {
     gc_vec *stack;
     bool all_atomic; /* every child so far can never take part in a cycle */
 } mark_arg;
-
-/* A child that can never be part of a cycle: not a GC type, or an untracked
- * immutable one (which never becomes tracked again). */
-static bool is_atomic(const om_object *o)
-{
-    uint32_t f = o->ob_type->flags;
-    return !(f & OM_TYPE_GC) || (!gc_is_tracked(o) && (f & OM_TYPE_IMMUTABLE));
-}
 
 /* An unmarked candidate child is marked and pushed. */
 static inline void mark_child(om_object *child, gc_vec *stack)
@@ -398,7 +270,7 @@ static int mark_one(om_object *child, void *arg)
     mark_arg *m = arg;
     if (!child)
         return 0;
-    if (m->all_atomic && !is_atomic(child))
+    if (m->all_atomic && !gc_is_atomic(child))
         m->all_atomic = false;
     mark_child(child, m->stack);
     return 0;
@@ -438,7 +310,7 @@ static inline om_object **scan_reachable(const gc_layouts *lay, om_object *o, om
             om_object *child = items[j];
             if (!child)
                 continue;
-            if (all_atomic && !is_atomic(child))
+            if (all_atomic && !gc_is_atomic(child))
                 all_atomic = false;
             top = push_unmarked(child, top);
         }
@@ -612,28 +484,18 @@ static void keep_lists(gc_state *st, collection *c, size_t used)
 
 int gc_collect_atomic(gc_state *st, int gen, gc_result *res)
 {
+    if (gen == GC_GEN_OLD && tables_complete(st))
+        return gc_full_collect(st, res);
     om_runtime *rt = st->rt;
     collection c = {
         .st = st, .gen = (unsigned)gen, .cands = st->spare_cands, .stack = st->spare_stack};
     st->spare_cands = st->spare_stack = (gc_vec){0};
     *res = (gc_result){0};
-    c.from_tables = c.gen == GC_GEN_OLD && tables_complete(st);
     if (gather(&c, rt->heap) != 0) {
         keep_lists(st, &c, 0);
         return -1;
     }
-    size_t young = c.cands.len; /* all of them, unless the old table is still to come */
-    if (c.from_tables) {
-        subtract_old(&c, young); /* the young candidates' references too */
-        if (!c.failed && gc_vec_reserve(&c.stack, c.cands.len) != 0)
-            c.failed = 1; /* the mark stack holds every candidate at most once */
-        if (OM_UNLIKELY(c.failed)) {
-            release_candidates(&c);
-            keep_lists(st, &c, 0);
-            return -1;
-        }
-    } else
-        subtract_range(&c, young);
+    subtract_refs(&c);
     unsigned promote = c.gen + 1 < GC_GEN_OLD ? c.gen + 1 : GC_GEN_OLD;
     res->candidates = c.cands.len;
     st->work += c.looked + GC_PASSES * c.cands.len;

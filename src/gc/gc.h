@@ -32,7 +32,13 @@ OM_INTERNAL void gc_runtime_fini(om_runtime *rt);
  * (the builtin list: items through a pointer; the builtin tuple: items
  * inline); registering the same type again replaces its layout.  0, or -1
  * when that kind is taken by another type or the type is not a GC type.
- * The types layer registers its containers in its init. */
+ * The types layer registers its containers in its init.
+ * The type's dealloc must do nothing but drop the references of items
+ * [0, count) and, for a pointer layout, free the array (an ob_mem block):
+ * the collector empties an unreachable instance by dropping those
+ * references itself and setting the count to 0, then frees the instance
+ * and its array without calling the dealloc (gc/trash.c,
+ * ob_free_unreachable). */
 OM_INTERNAL int gc_register_items(om_runtime *rt, const om_type *type, size_t size_offset,
                                   size_t items_offset, bool indirect);
 

@@ -102,6 +102,7 @@ void gc_inc_free_spare(gc_state *st)
 static void keep_buffers(gc_state *st, struct gc_inc *inc)
 {
     gc_inc_free_spare(st);
+    gc_full_free_spare(st); /* the program collects in cycles now, not in full collections */
     size_t most = 2 * st->old.len + GC_KEEP_MIN;
     struct gc_inc_buffers *b = &st->inc_spare;
     *b = inc->buf;

@@ -50,6 +50,7 @@ void gc_runtime_fini(om_runtime *rt)
     gc_vec_free(&st->spare_cands);
     gc_vec_free(&st->spare_stack);
     gc_inc_free_spare(st);
+    gc_full_free_spare(st);
     om_free(st);
 }
 

@@ -15,7 +15,9 @@
  *
  * THE PHASE BITS (bits 5-7 of ob_gc, OM_GC_PHASE_MASK)
  *   GC_COLLECTING  the object is a candidate of the running atomic
- *                  collection, and its scratch holds gc_refs;
+ *                  collection, and its scratch holds gc_refs (a full
+ *                  collection over the tables, gc/full.c, keeps its counts
+ *                  beside the table and sets it only on the unreachable);
  *   GC_REACHABLE   marked during a mark phase of that collection;
  *   GC_WATCHED     the object has an entry in the table of its generation
  *                  (gc/tables.c: generation 1, or 2 in incremental mode)
@@ -89,6 +91,14 @@ static inline bool gc_is_tracked(const om_object *o)
     return (o->ob_gc & OM_GC_TRACKED) != 0;
 }
 
+/* A child that can never be part of a cycle: not a GC type, or an untracked
+ * immutable one (which never becomes tracked again). */
+static inline bool gc_is_atomic(const om_object *o)
+{
+    uint32_t f = o->ob_type->flags;
+    return !(f & OM_TYPE_GC) || (!gc_is_tracked(o) && (f & OM_TYPE_IMMUTABLE));
+}
+
 typedef struct gc_state gc_state;
 
 /* ---- gc/vec.c: growable arrays of object pointers ------------------------------
@@ -101,6 +111,13 @@ typedef struct gc_vec {
 
 OM_INTERNAL int gc_vec_reserve(gc_vec *v, size_t cap); /* 0, or -1 with a message */
 OM_INTERNAL void gc_vec_free(gc_vec *v);
+/* The same for 32-bit entry indices and counts (gc/full.c's flat arrays). */
+typedef struct gc_ivec {
+    uint32_t *items;
+    size_t cap;
+} gc_ivec;
+OM_INTERNAL int gc_ivec_reserve(gc_ivec *v, size_t cap); /* 0, or -1 with a message */
+OM_INTERNAL void gc_ivec_free(gc_ivec *v);
 static inline int gc_vec_push(gc_vec *v, om_object *o)
 {
     if (OM_UNLIKELY(v->len == v->cap) && gc_vec_reserve(v, v->cap ? v->cap * 2 : 1024) != 0)
@@ -229,6 +246,16 @@ struct gc_state {
     gc_table old;       /* generation 2, in incremental mode */
     gc_vec spare_cands; /* work lists kept between collections (gc/collect.c) */
     gc_vec spare_stack;
+    /* The flat arrays of a full collection over the tables (gc/full.c),
+     * kept between collections like the lists above. */
+    struct gc_full_buffers {
+        gc_ivec refs, start, edges, stack;
+    } full_spare;
+    /* The last such collection: its entries, the references it recorded,
+     * and the entries mark traversed because theirs were not (tests). */
+    struct {
+        size_t entries, edges, traversed;
+    } full_last;
     struct gc_inc *inc; /* the running incremental cycle, or NULL */
     /* The work buffers of the last incremental cycle, kept for the next
      * one (gc/incremental.c): pages that stay mapped cost no page faults
@@ -298,6 +325,18 @@ OM_INTERNAL int gc_subtract_visit(om_object *child, void *arg);
  * then gc_handle_unreachable (with `later`, see there).  Empties cands. */
 OM_INTERNAL void gc_collect_candidates(gc_state *st, gc_vec *cands, gc_vec *stack, unsigned promote,
                                        gc_result *res, gc_vec *later);
+
+/* ---- gc/full.c: a full collection over complete tables ------------------------------
+ * Every candidate becomes an entry of the old table (the young ones and the
+ * middle table's enter it first), and the decision runs over flat arrays
+ * indexed by entry: survivors keep their entries and their headers are
+ * never written.  Called by gc_collect_atomic for generation 2 when both
+ * tables are complete and the old one is kept.  0, or -1 with a message
+ * (out of memory for the arrays: nothing was collected; the young
+ * candidates stay in generation 2). */
+OM_INTERNAL int gc_full_collect(gc_state *st, gc_result *res);
+/* Frees the arrays kept between full collections (gc_runtime_fini). */
+OM_INTERNAL void gc_full_free_spare(gc_state *st);
 
 /* ---- gc/trash.c: what happens to the unreachable set ------------------------------
  * What the steps after hold will find in U, noted while the collector takes

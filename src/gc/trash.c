@@ -29,7 +29,12 @@
  *                       (we still hold each), then each one's hold is
  *                       dropped, which frees it while it is still in cache
  *                       (one that a later block still refers to waits for
- *                       the end: gc_free_step)
+ *                       the end: gc_free_step).  A list or tuple is not
+ *                       cleared but emptied in place (detach_items): its
+ *                       references to other members only lower their
+ *                       counts, with no call and no release; then it and
+ *                       its array are freed without its dealloc
+ *                       (ob_free_unreachable)
  *
  * After each step U holds only members with GC_COLLECTING, alive, and held
  * once by the collector; whatever leaves U leaves with clean phase bits and
@@ -290,21 +295,76 @@ static void resurrect(gc_state *st, gc_vec *u, gc_vec *stack, unsigned promote_t
  * waited. */
 #define GC_FREE_BLOCK 128
 
-static void clear_member(gc_state *st, om_object *o)
+/* A member of a type with a registered item layout (a list, a tuple) is
+ * emptied without its clear hook (gc/gc.h: its dealloc drops exactly those
+ * items): its count becomes 0 first, so it reads as empty whatever runs
+ * meanwhile; then a reference to another member (GC_COLLECTING: during
+ * freeing, only members of g have it) only lowers that member's count,
+ * which stays at least 1, our hold, so nothing is released and no call is
+ * made; any other reference is dropped as usual.  The list's array is freed
+ * with the list, when its hold is dropped (release_last).  False for other
+ * types. */
+static bool detach_items(const gc_layouts *lay, om_object *o)
+{
+    size_t k, at;
+    om_object *const *items;
+    if (!gc_items(lay, o, &items, &k))
+        return false;
+    at = o->ob_type == lay->pointer_type ? lay->pointer_size : lay->inline_size;
+    *(size_t *)(void *)((char *)o + at) = 0;
+    for (size_t j = 0; j < k; j++) {
+        om_object *child = items[j];
+        if (!child)
+            continue;
+        if (!(child->ob_gc & GC_COLLECTING)) {
+            om_decref(child);
+            continue;
+        }
+        if (OM_UNLIKELY(child->ob_refcnt <= 1))
+            om_fatal("gc: garbage object %p of type %s is referred to more often than its "
+                     "reference count %u says (a missing incref?)",
+                     (void *)child, child->ob_type->name, child->ob_refcnt);
+        child->ob_refcnt--;
+    }
+    return true;
+}
+
+static void clear_member(gc_state *st, const gc_layouts *lay, om_object *o)
 {
     if (st->debug & OM_GC_DEBUG_COLLECTABLE)
         print_object("collectable", o);
-    if (o->ob_type->clear)
+    if (!detach_items(lay, o) && o->ob_type->clear)
         o->ob_type->clear(o);
+}
+
+/* o's count is 1, our hold: dropping it frees o (no phase bit left, so the
+ * object layer does not call back).  A list or tuple, emptied by
+ * detach_items, is freed with its item array and without its dealloc
+ * (ob_free_unreachable), unless it needs the general release. */
+static inline void release_last(gc_state *st, const gc_layouts *lay, om_object *o)
+{
+    gc_settle(o, GC_GEN_OLD);
+    o->ob_refcnt = 0;
+    const om_type *t = o->ob_type;
+    if (t == lay->pointer_type) {
+        void *array = *(void **)(void *)((char *)o + lay->pointer_items);
+        if (ob_free_unreachable(st->rt, o, array))
+            return;
+    } else if (t == lay->inline_type && ob_free_unreachable(st->rt, o, NULL)) {
+        return;
+    }
+    om_object_release(o);
 }
 
 static void release_member(gc_state *st, om_object *o)
 {
-    if (o->ob_refcnt > 1) /* survives (or a later member's release frees it) */
+    if (o->ob_refcnt > 1) { /* survives (or a later member's release frees it) */
         gc_promote(st, o, GC_GEN_OLD);
-    else
-        gc_settle(o, GC_GEN_OLD);
-    om_decref(o);
+        om_decref(o);
+        return;
+    }
+    const gc_layouts lay = st->layouts;
+    release_last(st, &lay, o);
 }
 
 /* Clears, then releases, what budget allows of the block at p->pos. */
@@ -314,14 +374,15 @@ static size_t block_step(gc_state *st, gc_vec *g, gc_free_pos *p, size_t budget)
     size_t m = g->len - first < GC_FREE_BLOCK ? g->len - first : GC_FREE_BLOCK;
     size_t r = p->pos - 2 * first;
     om_object **block = g->items + first;
+    const gc_layouts lay = st->layouts;
     for (; r < m && done < budget; r++, done++)
-        clear_member(st, block[r]);
+        clear_member(st, &lay, block[r]);
     for (; r < 2 * m && done < budget; r++, done++) {
         om_object *o = block[r - m];
         if (o->ob_refcnt > 1)
             g->items[p->kept++] = o; /* a later block may still refer to it */
         else
-            release_member(st, o);
+            release_last(st, &lay, o);
     }
     p->pos = 2 * first + r;
     return done;

@@ -37,3 +37,29 @@ void gc_vec_free(gc_vec *v)
     v->items = NULL;
     v->len = v->cap = 0;
 }
+
+int gc_ivec_reserve(gc_ivec *v, size_t cap)
+{
+    if (cap <= v->cap)
+        return 0;
+    if (cap > SIZE_MAX / sizeof(uint32_t)) {
+        errno = ENOMEM;
+        om_set_error("gc: work array of %zu entries is too large", cap);
+        return -1;
+    }
+    uint32_t *items = om_realloc(v->items, cap * sizeof(uint32_t));
+    if (!items) {
+        om_set_error("gc: out of memory for a work array of %zu entries", cap);
+        return -1;
+    }
+    v->items = items;
+    v->cap = cap;
+    return 0;
+}
+
+void gc_ivec_free(gc_ivec *v)
+{
+    om_free(v->items);
+    v->items = NULL;
+    v->cap = 0;
+}

@@ -36,6 +36,14 @@ OM_INTERNAL void *ob_mem_calloc(om_runtime *rt, size_t count, size_t size);
 OM_INTERNAL void *ob_mem_realloc(om_runtime *rt, void *p, size_t size);
 OM_INTERNAL void ob_mem_free(om_runtime *rt, void *p);
 
+/* object/unreachable.c: frees o, at count 0, that the collector found
+ * unreachable and emptied (its items dropped, its count 0: gc/gc.h), and
+ * array (an ob_mem block, or NULL) that o's dealloc would have freed,
+ * without calling the dealloc.  False, with nothing done, when o needs
+ * om_object_release (a finalizer due, weak references, a phase bit, the
+ * tracer's hook). */
+OM_INTERNAL bool ob_free_unreachable(om_runtime *rt, om_object *o, void *array);
+
 /* Gives the blocks of every free list back to the heap (also public as
  * om_runtime_clear_freelists; the collector may call it on a full
  * collection, as CPython does). */

@@ -227,6 +227,175 @@ static void garbage_is_freed_a_block_at_a_time(void **state)
     om_runtime_free(rt);
 }
 
+/* A full collection over the tables records the references between entries
+ * up to a budget (4 per entry, plus 65536); past it, mark traverses the
+ * objects instead.  A hub holding 70000 references to one list goes past it
+ * while it is counted: every entry from the hub on is traversed, and the
+ * outcome is the same. */
+static void references_past_the_budget_are_traversed(void **state)
+{
+    (void)state;
+    om_runtime *rt = new_runtime();
+    enum { REFS = 70000, CHAIN = 50 };
+    om_object *root = om_list_new(rt), *hub = om_list_new(rt), *a = om_list_new(rt);
+    assert_int_equal(om_list_append(root, hub), 0);
+    for (int i = 0; i < REFS; i++)
+        assert_int_equal(om_list_append(hub, a), 0);
+    assert_int_equal(om_list_append(a, hub), 0); /* a cycle through the hub */
+    om_object *prev = hub;
+    for (int i = 0; i < CHAIN; i++) { /* a chain only the hub leads to */
+        om_object *next = om_list_new(rt);
+        assert_int_equal(om_list_append(prev, next), 0);
+        om_decref(next);
+        prev = next;
+    }
+    om_object *g1 = mk(rt, &node_type, 1), *g2 = mk(rt, &node_type, 1);
+    set_slot(g1, 0, g2);
+    set_slot(g2, 0, g1);
+    om_decref(g1);
+    om_decref(g2);
+    om_decref(hub);
+    om_decref(a);
+    assert_int_equal(om_gc_collect(rt, 2), 2); /* the young ones enter the table */
+    assert_int_equal(om_gc_collect(rt, 2), 0); /* from the table */
+    assert_int_equal(rt->gc->full_last.entries, 3 + CHAIN);
+    assert_true(rt->gc->full_last.traversed > 0);
+    assert_true(om_refcnt(a) == REFS);
+    om_decref(root); /* hub, a and the chain: cyclic garbage now */
+    assert_int_equal(om_gc_collect(rt, 2), 2 + CHAIN);
+    assert_true(rt->gc->full_last.traversed == 0); /* no roots: mark had nothing to do */
+    om_runtime_free(rt);
+}
+
+/* A count too large to subtract from (an immortal container in a cycle) is
+ * a reference from outside: it and what it reaches stay. */
+static void an_immortal_container_keeps_what_it_reaches(void **state)
+{
+    (void)state;
+    om_runtime *rt = new_runtime();
+    om_object *im = mk(rt, &node_type, 1), *b = mk(rt, &node_type, 1);
+    set_slot(im, 0, b);
+    set_slot(b, 0, im);
+    om_make_immortal(im);
+    om_decref(b);
+    assert_int_equal(om_gc_collect(rt, 2), 0);
+    assert_int_equal(om_gc_collect(rt, 2), 0); /* from the table */
+    assert_int_equal(frees[id_of(b)], 0);
+    assert_ptr_equal(NODE(im)->slot[0], b);
+    set_slot(im, 0, NULL); /* b is freed by its count */
+    assert_int_equal(frees[1], 1);
+    om_runtime_free(rt);
+}
+
+/* A tracked young object in no table and outside the dirty pools (the
+ * dirty list cleared under it) that an old entry reaches becomes a
+ * candidate of the full collection all the same: it is entered into the
+ * old table when the count meets it, and found when it becomes garbage. */
+static void a_full_collection_enters_what_the_entries_reach(void **state)
+{
+    (void)state;
+    om_runtime *rt = new_runtime();
+    om_object *root = mk(rt, &node_type, 1);
+    assert_int_equal(om_gc_collect(rt, 2), 0);
+    assert_true(watched(root));
+    om_object *a = mk(rt, &node_type, 1), *b = mk(rt, &node_type, 1);
+    set_slot(a, 0, b);
+    set_slot(b, 0, a);
+    set_slot(root, 0, a);
+    hp_heap_clear_dirty(rt->heap); /* a and b: in no table, in no dirty pool */
+    om_decref(a);
+    om_decref(b);
+    assert_int_equal(om_gc_collect(rt, 2), 0);
+    assert_true(watched(a) && watched(b));
+    assert_int_equal(gen_of(a), 2);
+    set_slot(root, 0, NULL);
+    assert_int_equal(om_gc_collect(rt, 2), 2);
+    assert_int_equal(frees[1] + frees[2], 2);
+    gc_check_clean(rt->gc);
+    om_decref(root);
+    om_runtime_free(rt);
+}
+
+/* Garbage lists and tuples are emptied in place: references between members
+ * are dropped without a release, the others as usual, and nothing is
+ * dropped twice (the counts of what they held come back exactly). */
+static void garbage_containers_drop_what_they_hold(void **state)
+{
+    (void)state;
+    om_runtime *rt = new_runtime();
+    om_object *keep = mk(rt, &node_type, 0), *one = om_int_from_int64(rt, 1000);
+    uint32_t keep_count = om_refcnt(keep), one_count = om_refcnt(one);
+    for (int round = 0; round < 2; round++) { /* young, then from the table */
+        om_object *l = om_list_new(rt), *m = om_list_new(rt);
+        om_object *t = om_tuple_pack(rt, 3, l, keep, one);
+        assert_int_equal(om_list_append(l, m), 0);
+        assert_int_equal(om_list_append(m, t), 0);
+        assert_int_equal(om_list_append(m, keep), 0);
+        assert_int_equal(om_list_append(m, l), 0);
+        om_decref(m);
+        om_decref(t);
+        if (round == 1) {
+            assert_int_equal(om_gc_collect(rt, 2), 0);
+            assert_true(watched(l) && watched(m));
+        }
+        om_decref(l);
+        assert_int_equal(om_gc_collect(rt, 2), 3);
+        assert_int_equal(om_refcnt(keep), keep_count);
+        assert_int_equal(om_refcnt(one), one_count);
+    }
+    om_decref(one);
+    om_decref(keep);
+    om_runtime_free(rt);
+}
+
+/* Emptied garbage lists and tuples are freed without their dealloc, except
+ * when something must see them go: with the tracer's free hook installed
+ * every one goes through the ordinary release (the hook sees each), and a
+ * weak reference to one is dead, its callback run, after the collection. */
+static size_t hooked;
+static void count_free(om_runtime *rt, om_object *o)
+{
+    (void)rt;
+    (void)o;
+    hooked++;
+}
+
+static int callbacks_run;
+static void on_dead(om_object *wr, void *arg)
+{
+    (void)wr;
+    (void)arg;
+    callbacks_run++;
+}
+
+static void what_must_see_garbage_go_sees_it(void **state)
+{
+    (void)state;
+    om_runtime *rt = new_runtime();
+    for (int round = 0; round < 2; round++) {
+        om_object *l = om_list_new(rt), *m = om_list_new(rt);
+        om_object *t = om_tuple_pack(rt, 1, l);
+        assert_int_equal(om_list_append(l, m), 0);
+        assert_int_equal(om_list_append(m, t), 0);
+        om_object *wr = om_weakref_new(rt, m, on_dead, NULL);
+        assert_non_null(wr);
+        om_decref(l);
+        om_decref(m);
+        om_decref(t);
+        hooked = 0;
+        callbacks_run = 0;
+        if (round == 0)
+            rt->trace_on_free = count_free;
+        assert_int_equal(om_gc_collect(rt, 2), 3);
+        rt->trace_on_free = NULL;
+        assert_int_equal(hooked, round == 0 ? 3 : 0);
+        assert_false(om_weakref_alive(wr));
+        assert_int_equal(callbacks_run, 1);
+        om_decref(wr);
+    }
+    om_runtime_free(rt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +407,11 @@ int main(void)
         cmocka_unit_test(item_layouts_are_checked),
         cmocka_unit_test(cycles_through_lists_and_tuples),
         cmocka_unit_test(young_collections_see_recycled_blocks),
+        cmocka_unit_test(references_past_the_budget_are_traversed),
+        cmocka_unit_test(an_immortal_container_keeps_what_it_reaches),
+        cmocka_unit_test(a_full_collection_enters_what_the_entries_reach),
+        cmocka_unit_test(garbage_containers_drop_what_they_hold),
+        cmocka_unit_test(what_must_see_garbage_go_sees_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,33 @@
+/*
+ * object/unreachable.c: freeing an object that the collector found
+ * unreachable and emptied, without its dealloc.
+ *
+ * The collector empties a garbage list or tuple in place (gc/trash.c): it
+ * drops the items itself and sets the count to 0, which the contract of
+ * gc_register_items (gc/gc.h) allows, so that the type's dealloc would only
+ * free a list's item array.  ob_free_unreachable does that and frees the
+ * block, and skips what om_object_release must do for any object at count
+ * zero: the runtime lookup (the collector knows the runtime), the nesting
+ * count (no dealloc runs, so no release nests) and the dealloc call.  An
+ * object that needs more (a finalizer not run yet, weak references, a
+ * collector phase bit, the tracer's hook) is refused, untouched, and goes
+ * the ordinary way.  About 60 instructions fewer an object than a release
+ * through om_object_release and the list's dealloc.
+ */
+#include "object/private.h"
+
+bool ob_free_unreachable(om_runtime *rt, om_object *o, void *array)
+{
+    const om_type *type = o->ob_type;
+    bool finalizer_due = type->finalize && !(o->ob_gc & OM_GC_FINALIZED);
+    if (finalizer_due || (o->ob_gc & (OM_GC_WEAKREFS | OM_GC_PHASE_MASK)) || rt->trace_on_free)
+        return false;
+    om_assert(o->ob_refcnt == 0);
+    ob_mem_free(rt, array);
+    uint32_t flags = type->flags;
+    rt->live_objects--;
+    if (flags & OM_TYPE_GC)
+        rt->young_count -= rt->young_count > 0;
+    ob_free_block(rt, o, type, flags);
+    return true;
+}
