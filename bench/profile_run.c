@@ -18,14 +18,18 @@
  *                       workload and of gcc compiling a file (ratio_python,
  *                       ratio_gcc); above 1, objmem is slower
  *
- * Each measurement is one run (TRIES); the runner repeats the whole program
- * and takes medians.  Programs that are missing (heaptrack,
+ * Times are the programs' own "metric time" (wall), or with BENCH_CLOCK=cpu
+ * the CPU seconds of each whole command (see run_timed).  Each measurement
+ * is one run (TRIES); the runner repeats the whole program and takes
+ * medians.  Programs that are missing (heaptrack,
  * mimalloc, python3, gcc) leave their metric out and say so in an info line.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,8 +60,23 @@ static int have(const char *prog)
     return system(cmd) == 0;
 }
 
+/* CPU seconds (user + system) of every child process waited for so far:
+ * the shell, the program, and whatever they ran and waited for. */
+static double children_cpu(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_CHILDREN, &ru) != 0)
+        return 0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
 /* Runs a shell command; returns the value of its "metric time" line, or the
- * wall time of the whole command when it prints none (-1: it failed). */
+ * wall time of the whole command when it prints none (-1: it failed).  With
+ * BENCH_CLOCK=cpu, as the runner's time rows, the CPU seconds of the whole
+ * command instead, every process and thread of it (so heaptrack's
+ * interpreter and objmem's ticker count), which a loaded machine disturbs
+ * far less than wall time. */
 static double run_timed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static double run_timed(const char *fmt, ...)
 {
@@ -66,7 +85,9 @@ static double run_timed(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(cmd, sizeof cmd, fmt, ap);
     va_end(ap);
-    double t0 = bench_now(), inner = -1;
+    const char *clock = getenv("BENCH_CLOCK");
+    bool cpu = clock && !strcmp(clock, "cpu");
+    double t0 = bench_now(), c0 = children_cpu(), inner = -1;
     FILE *p = popen(cmd, "r");
     if (!p)
         return -1;
@@ -79,6 +100,8 @@ static double run_timed(const char *fmt, ...)
         fprintf(stderr, "profile_run: failed: %s\n", cmd);
         return -1;
     }
+    if (cpu)
+        return children_cpu() - c0;
     return inner >= 0 ? inner : wall;
 }
 

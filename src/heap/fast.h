@@ -10,6 +10,8 @@
  *         pool->free = b->next; used++; [set b's live bit] or raise
  *         pool->top to b; count.  Misses (no free block, a sample due, a
  *         mode on, large) leave by one call.            (about 27 instructions)
+ *         hp_pop_unsampled, the preload's: "any mode?" first, then the
+ *         same without the countdown.                   (about 22 instructions)
  *   push  registry byte -> segment -> slot descriptor (256 bytes: a shift
  *         and a mask); pool->fast == heap | hp_mode, one compare for "the
  *         owner is this heap, the pool is plain and not full, no mode";
@@ -85,6 +87,33 @@ static inline __attribute__((always_inline)) void *hp_pop_below(hp_heap *h, size
 static inline __attribute__((always_inline)) void *hp_pop(hp_heap *h, size_t size, bool exact)
 {
     return hp_pop_below(h, size, exact, (int64_t)HP_LOAD(&hp_mode));
+}
+
+/* The pop of a thread heap that never samples: the preload's (nothing in
+ * that library installs hooks).  Any mode but those in `ignore` misses; the
+ * countdown, which only sampling reads, is left alone: three instructions
+ * fewer than hp_pop. */
+static inline __attribute__((always_inline)) void *hp_pop_unsampled(hp_heap *h, size_t size,
+                                                                    uint64_t ignore)
+{
+    if (OM_UNLIKELY((HP_LOAD(&hp_mode) & ~ignore) != 0))
+        return NULL;              /* first: a caller that records leaves at once */
+    size_t cls = (size - 1) >> 4; /* as hp_pop_below */
+    if (OM_UNLIKELY(cls >= HP_SMALL_MAX / 16)) {
+        if (size - 1 >= HP_MEDIUM_MAX)
+            return NULL;
+        cls = hp_class_of(size);
+    }
+    hp_pool *p = h->cur[HP_KIND_PLAIN][cls];
+    hp_block *b = p->free;
+    if (OM_UNLIKELY(!b))
+        return NULL;
+    p->free = (hp_block *)b->next;
+    p->used++;
+    if (OM_UNLIKELY((uintptr_t)b >= p->top))
+        p->top = (uintptr_t)b + 1;
+    HP_COUNT(&h->count.allocs[cls]);
+    return b;
 }
 
 /* Is block (inside p's first slot) a block start below the watermark of

@@ -27,6 +27,10 @@
 #define HP_MODE_FAULT (1ull << 55) /* fault injection is armed */
 #define HP_MODE_HOOKS (1ull << 56) /* allocation hooks are installed (tracing) */
 #define HP_MODE_IDS   (1ull << 58) /* with HOOKS: the hooks keep ids beside blocks (heap/ids.c) */
+/* A layer above wants every call first (the preload's recorder, while it
+ * records): the inline paths miss, and the slow lanes serve as with no mode.
+ * (Bit 57 is the core's own, HP_MODE_SECURE.) */
+#define HP_MODE_DETOUR (1ull << 59)
 /* Read with a relaxed atomic load; changed with hp_mode_set / hp_mode_clear. */
 OM_INTERNAL extern uint64_t hp_mode;
 OM_INTERNAL void hp_mode_set(uint64_t bits);
