@@ -26,6 +26,11 @@
  * from om_malloc's paths saves a cache line per call: the bitmap of a pool
  * of 16-byte blocks spans 8 lines, a random free touches a cold one.
  *
+ * The object layer's entries reuse them: hp_heap_try_alloc is the pop
+ * alone (NULL on a miss, so its caller can stay a leaf), hp_heap_lookup is
+ * hp_heap_of that also hands back the block's slot, and hp_heap_free_at the
+ * free given that slot, so a release looks its block up once.
+ *
  * Both touch the descriptor's lines 0 and 1 (heap/core.h) and the heap's
  * counters (and in exact pools one live-bitmap word), with no atomic
  * read-modify-write and no lock.  Only the heap's files see what is inside;
@@ -143,14 +148,15 @@ static inline __attribute__((always_inline)) void hp_push_owned(hp_heap *h, hp_p
 {
     if (exact) {
         uintptr_t off = (uintptr_t)block - p->start;
-        size_t g = off >> p->shift;
+        unsigned shift = p->shift;
+        size_t g = off >> shift;
         uint64_t *word = &p->live[g >> 6];
-        uint64_t bit = 1ull << (g & 63), w = HP_LOAD(word);
-        if (OM_UNLIKELY(!(w & bit) || (off & ((1u << p->shift) - 1)))) {
+        uint64_t w = HP_LOAD(word);
+        if (OM_UNLIKELY(!((w >> (g & 63)) & 1) || (g << shift) != off)) {
             hp_free_lane(p, block); /* finds the same, says which and aborts */
             return;
         }
-        HP_STORE(word, w & ~bit);
+        HP_STORE(word, w & ~(1ull << (g & 63)));
     } else if (OM_UNLIKELY(!hp_plausible(p, block))) {
         hp_free_lane(p, block); /* finds the same, says which and aborts */
         return;
@@ -215,6 +221,63 @@ static inline void *hp_heap_alloc(hp_heap *h, size_t size)
     if (OM_LIKELY(b))
         return b;
     return hp_alloc_slow(h, size);
+}
+
+/* ---- entries for the object layer's fast paths (issue #3) -------------------- */
+
+/* hp_heap_alloc without its slow call: a block from h's current pool of its
+ * class, or NULL (the pool is empty, a sample is due, or a mode is on).  A
+ * caller that has nothing else to call stays a leaf function, and takes
+ * hp_heap_alloc (or its own slow path) on NULL. */
+static inline __attribute__((always_inline)) void *hp_heap_try_alloc(hp_heap *h, size_t size)
+{
+    return hp_pop(h, size, true);
+}
+
+/* The private heap that holds p, with p's slot in *slot for hp_heap_free_at,
+ * when p lies in the first slot of a pool of a private heap (every block of
+ * up to 8 KiB does, and the first ones of bigger classes); else NULL (then
+ * ask hp_heap_of).  One
+ * lookup serves the object layer's "which runtime" and the free after it. */
+static inline __attribute__((always_inline)) hp_heap *hp_heap_lookup(const void *p, hp_pool **slot)
+{
+    hp_pool *q = hp_slot_of(p);
+    hp_heap *h = q ? HP_LOAD(&q->heap) : NULL;
+    *slot = q;
+    return OM_LIKELY(h && h->is_private) ? h : NULL;
+}
+
+/* hp_heap_free(h, p) for a p whose slot hp_heap_lookup gave (p must not
+ * have been freed since; h need not be the heap the lookup returned: a
+ * block of another heap goes to the slow path, which names it). */
+static inline __attribute__((always_inline)) void hp_heap_free_at(hp_heap *h, hp_pool *slot,
+                                                                  void *p)
+{
+    if (OM_LIKELY((uintptr_t)HP_LOAD(&slot->fast) == hp_fast_key(h))) {
+        hp_push_owned(h, slot, p, true);
+        return;
+    }
+    if (HP_LOAD(&slot->heap) == h) { /* h's pool: full, special, or a mode on */
+        hp_free_lane(slot, p);
+        return;
+    }
+    hp_heap_free_slow(h, p);
+}
+
+/* The largest block size of the plain heap that is at most size (0 below
+ * 16 bytes); size itself above the medium classes, whose page rounding
+ * wastes under 3%.  For containers that size a buffer to fill a block
+ * rather than spill just past one (a 536-byte request takes a 640-byte
+ * block).  (The debug heap's blocks are as large as their request.) */
+static inline size_t hp_block_size_below(size_t size)
+{
+    if (size < 16)
+        return 0;
+    if (size > HP_MEDIUM_MAX)
+        return size;
+    unsigned cls = hp_class_of(size);
+    size_t bytes = hp_class_size(cls);
+    return bytes <= size ? bytes : hp_class_size(cls - 1);
 }
 
 static inline void hp_heap_touch(hp_heap *h, void *p)

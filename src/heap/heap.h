@@ -35,6 +35,17 @@ OM_INTERNAL void hp_heap_delete(hp_heap *h);
 OM_INTERNAL void *hp_heap_calloc(hp_heap *h, size_t size);
 OM_INTERNAL void *hp_heap_realloc(hp_heap *h, void *p, size_t size);
 
+/* The object layer's fast paths (static inline, heap/fast.h):
+ *   void *hp_heap_try_alloc(hp_heap *h, size_t size);   the pop alone, or NULL:
+ *        no call inside, so a caller may stay a leaf (take hp_heap_alloc on NULL)
+ *   hp_heap *hp_heap_lookup(const void *p, hp_pool **slot);   hp_heap_of's
+ *        common case (NULL otherwise), with p's slot for the free:
+ *   void hp_heap_free_at(hp_heap *h, hp_pool *slot, void *p);   hp_heap_free
+ *        without a second lookup
+ * and for containers that size their buffers by the heap's classes:
+ *   size_t hp_block_size_below(size_t size);   the largest block size <= size */
+typedef struct hp_pool hp_pool;
+
 /* The private heap that holds block p, or NULL for a block of the global heap
  * or a pointer objmem does not own.  O(1); static inline (heap/fast.h) for
  * the common case of a block in an arena pool's first slot:

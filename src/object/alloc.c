@@ -26,29 +26,39 @@
  *
  * 16-byte blocks are never parked: they have no room for the link, and are
  * cheap for the heap anyway.  Parked blocks are not live objects: not
- * counted in live_objects, not seen by the census or the collector.
+ * counted as allocated, not seen by the census or the collector.
  *
  * A free-list type's objects get their request rounded up to 16 bytes
  * (ob_freelist_request), so every block of a fixed-size type fits class
  * (basicsize - 1) / 16 whatever the heap (the debug heap's usable size is the
- * request): release parks it without asking the heap its size, inline.
+ * request): release parks it without asking the heap its size, inline.  A
+ * recycled block of a GC type marks its pool dirty (hp_heap_touch), where
+ * young collections look for young tracked objects; an untracked one does
+ * not need to, so its pop is a leaf like the heap's.
  *
- * FAST PATH.  om_new branches twice for the rare cases (a bad size or a
- * tracer hook; a GC type's collection due) and leaves for alloc_general;
- * otherwise it is: pop or heap alloc, zero the body, write the header,
- * count (allocated and live; released is their difference).
+ * FAST PATH (alloc_plain).  om_new is a leaf: no call but tail calls, so no
+ * frame.  It branches on NULL arguments, once for the rare cases (a bad
+ * size, a tracer hook: alloc_general) and once for GC and free-list types
+ * (alloc_tracked, the same path with the collector's count and a possible
+ * collection, or the free list); then the heap's pop without its slow call
+ * (hp_heap_try_alloc; a miss goes to alloc_general), the header, one
+ * counter (allocated; live objects are allocated - released), and the body
+ * zeroed up to its 16-byte granule: a popped block is a plain pool's (a
+ * mode of the heap makes the pop miss), whose blocks are whole granules, so
+ * a body of 1..16 bytes takes one 16-byte store and one of 17..32 two.
+ * Bigger bodies are zeroed by memset in zero_big, reached by a tail call.
+ *
+ *     om_new -> [rare?] -> [GC or free list?] -> pop -> header, count, zero
+ *                  |             |                 \-> alloc_general
+ *                  v             v                      (heap's slow path)
+ *             alloc_general  alloc_tracked
  *
  * NUMBERS.  Header: 16 bytes for every object.  An int or float: 24 bytes,
  * a 32-byte block.  Free lists: at most OB_FREELIST_MAX_BLOCKS per class,
- * 7 classes (32..128).  Release build, 32-byte objects, a window of 64
- * (best of 5): om_new + release 18.6 ns through the heap, 13.1 ns through a
- * free list (before this pass: 20.7 and 21.1; om_malloc + om_free: 8.7).
- * A variable-sized type's park asks the heap the block size, one call: its
- * free list breaks even (19.4 against 19.7 ns).  Instructions of om_new's
- * own code per object (callgrind, binary trees of 32-byte objects): 43,
- * beside 38 in the heap's inline pop (49 and 38 before the speed pass of
- * issue #3); 12 of the 43 are the frame that the heap's slow call inside
- * hp_heap_alloc forces (see docs/design.md).
+ * 7 classes (32..128).  Instructions of om_new per object, the heap's pop
+ * included (callgrind, `bench_objtrees_om 14`, 32-byte untracked nodes): 54,
+ * against 74 before this change (a frame of 12 forced by the slow call
+ * inside hp_heap_alloc, two counters, a size switch for the zeroing).
  */
 #include <errno.h>
 #include <string.h>
@@ -124,13 +134,13 @@ size_t om_var_size(const om_type *type, size_t nitems)
     return size;
 }
 
-/* Zero-fills all of o but the header.  A memset of a variable size is a
- * call, which costs as much as the rest of om_new for the common small
- * objects, and a switch on the size is a jump through a table.  The
- * commonest object, 32 bytes (an int, a float, a pair, a two-slot record),
- * takes one compare and one 16-byte store; other bodies of up to 32 bytes
- * two overlapping stores, chosen by one more compare (the trick of fast
- * memset routines). */
+/* Zero-fills all of o but the header, for bodies of up to 32 bytes (bigger
+ * ones: zero_big).  A memset of a variable size is a call, which costs as
+ * much as the rest of om_new for the common small objects, and a switch on
+ * the size is a jump through a table.  The commonest object, 32 bytes (an
+ * int, a float, a pair, a two-slot record), takes one compare and one
+ * 16-byte store; other bodies two overlapping stores, chosen by one more
+ * compare (the trick of fast memset routines). */
 static inline void zero_body(om_object *o, size_t size)
 {
     char *body = (char *)o + sizeof(om_object);
@@ -138,17 +148,25 @@ static inline void zero_body(om_object *o, size_t size)
     static const char zeros[16];
     if (OM_LIKELY(n == 16)) {
         memcpy(body, zeros, 16);
-    } else if (OM_LIKELY(n - 8 <= 24)) { /* 8..32 bytes */
-        if (n >= 16) {
-            memcpy(body, zeros, 16);
-            memcpy(body + n - 16, zeros, 16);
-        } else {
-            memcpy(body, zeros, 8);
-            memcpy(body + n - 8, zeros, 8);
-        }
+    } else if (n >= 16) { /* 17..32 bytes */
+        memcpy(body, zeros, 16);
+        memcpy(body + n - 16, zeros, 16);
+    } else if (n >= 8) {
+        memcpy(body, zeros, 8);
+        memcpy(body + n - 8, zeros, 8);
     } else if (n) {
-        memset(body, 0, n);
+        memset(body, 0, n); /* 1..7 bytes: types with odd sizes, never hot */
     }
+}
+
+/* The body of an object of more than OB_INLINE_ZERO bytes, zeroed by a call
+ * that om_new reaches by a tail call (it returns o), so that om_new itself
+ * makes no call and needs no frame. */
+#define OB_INLINE_ZERO (sizeof(om_object) + 32)
+static OM_NOINLINE om_object *zero_big(om_object *o, size_t size)
+{
+    memset((char *)o + sizeof(om_object), 0, size - sizeof(om_object));
+    return o;
 }
 
 static void maybe_collect(om_runtime *rt)
@@ -157,18 +175,20 @@ static void maybe_collect(om_runtime *rt)
         rt->gc_on_alloc(rt);
 }
 
-/* Writes the header and the counters of the fresh block o.  (released is
- * allocated - live_objects: two counters written here, one at release.) */
+/* Writes the header and the counters of the fresh block o, and zeroes its
+ * body (a tail call for big ones).  One counter: live objects are
+ * allocated - released, and released is counted at release. */
 static inline om_object *init_object(om_runtime *rt, om_object *o, const om_type *type, size_t size,
                                      uint32_t gc)
 {
-    zero_body(o, size);
     o->ob_type = type;
     o->ob_refcnt = 1;
     o->ob_gc = gc; /* OM_TYPE_GC == OM_GC_TRACKED */
     rt->young_count += gc;
-    rt->live_objects++;
     rt->allocated++;
+    if (OM_UNLIKELY(size > OB_INLINE_ZERO))
+        return zero_big(o, size);
+    zero_body(o, size);
     return o;
 }
 
@@ -191,19 +211,21 @@ static OM_COLD OM_NOINLINE om_object *bad_request(om_runtime *rt, const om_type 
 
 /* A block for an instance of size bytes of a type with a free list: the
  * newest parked block of its class, else a rounded-up one from the heap. */
-static inline om_object *alloc_pooled(om_runtime *rt, size_t size)
+static inline om_object *alloc_pooled(om_runtime *rt, size_t size, uint32_t gc)
 {
     if (OM_UNLIKELY(size <= 16 || size > OM_FREELIST_MAX_SIZE))
         return hp_heap_alloc(rt->heap, size);
     om_object *o = freelist_pop(rt, size);
     if (!o)
         return hp_heap_alloc(rt->heap, ob_freelist_request(size));
-    hp_heap_touch(rt->heap, o); /* a young object: where young collections look */
+    if (gc) /* a young tracked object: where young collections look */
+        hp_heap_touch(rt->heap, o);
     return o;
 }
 
 /* Everything but the plain case: a bad request, a collection due, the
- * tracer's hook. */
+ * tracer's hook, a type with a free list, an empty pool (the heap's slow
+ * path), a mode of the heap. */
 static OM_NOINLINE om_object *alloc_general(om_runtime *rt, const om_type *type, size_t size)
 {
     if (OM_UNLIKELY(!rt || !type || size < sizeof(om_object)))
@@ -211,8 +233,8 @@ static OM_NOINLINE om_object *alloc_general(om_runtime *rt, const om_type *type,
     uint32_t gc = type->flags & OM_TYPE_GC;
     if (gc && OM_UNLIKELY(rt->young_count > rt->young_threshold))
         maybe_collect(rt);
-    om_object *o =
-        (type->flags & OM_TYPE_FREELIST) ? alloc_pooled(rt, size) : hp_heap_alloc(rt->heap, size);
+    om_object *o = (type->flags & OM_TYPE_FREELIST) ? alloc_pooled(rt, size, gc)
+                                                    : hp_heap_alloc(rt->heap, size);
     if (OM_UNLIKELY(!o))
         return out_of_memory(type, size);
     init_object(rt, o, type, size, gc);
@@ -223,22 +245,97 @@ static OM_NOINLINE om_object *alloc_general(om_runtime *rt, const om_type *type,
 
 _Static_assert(OM_TYPE_GC == OM_GC_TRACKED, "a GC type's flag is its objects' tracked bit");
 
-/* The fast path decides with two predictable branches whether anything
- * but "pop or heap alloc, write the header, count" is due: a bad size or a
- * tracer to tell; a collection to start (rt and type were checked by the
- * caller). */
-static inline om_object *alloc_object(om_runtime *rt, const om_type *type, size_t size)
+/* The heap's pop, the header, the counters and the body; a missed pop
+ * leaves for alloc_general.  gc is a constant where it is inlined (0, or
+ * OM_GC_TRACKED for a GC type).  It calls nothing but by tail calls, so
+ * its callers are leaves with no frame. */
+/* Header, counter and body of the fresh block o, whose bytes up to size
+ * rounded to 16 are all its own: a block popped from a plain pool (no debug
+ * heap: a mode makes the pop miss) is a whole number of 16-byte granules,
+ * and so is a free list's block (ob_freelist_request).  So the body is
+ * zeroed up to its granule: one 16-byte store for a body of 1 to 16 bytes
+ * (the commonest objects), two for 17 to 32, a tail call beyond. */
+static inline __attribute__((always_inline)) om_object *
+init_granules(om_runtime *rt, om_object *o, const om_type *type, size_t size, uint32_t gc)
 {
-    uint32_t flags = type->flags, gc = flags & OM_TYPE_GC;
-    if (OM_UNLIKELY((size < sizeof(om_object)) | (rt->trace_on_new != NULL)))
+    o->ob_type = type;
+    o->ob_refcnt = 1;
+    o->ob_gc = gc;
+    rt->young_count += gc;
+    rt->allocated++;
+    static const char zeros[16];
+    char *body = (char *)o + sizeof(om_object);
+    if (OM_LIKELY(size - (sizeof(om_object) + 1) < 16)) {
+        memcpy(body, zeros, 16);
+        return o;
+    }
+    if (size <= sizeof(om_object))
+        return o;
+    if (OM_UNLIKELY(size > sizeof(om_object) + 32))
+        return zero_big(o, size);
+    memcpy(body, zeros, 16);
+    memcpy(body + 16, zeros, 16);
+    return o;
+}
+
+static inline __attribute__((always_inline)) om_object *
+alloc_plain(om_runtime *rt, const om_type *type, size_t size, uint32_t gc)
+{
+    om_object *o = hp_heap_try_alloc(rt->heap, size);
+    if (OM_UNLIKELY(!o))
+        return alloc_general(rt, type, size);
+    return init_granules(rt, o, type, size, gc);
+}
+
+/* A recycled block of a GC type: its pool is marked dirty (hp_heap_touch),
+ * where young collections look for young tracked objects (an untracked
+ * object needs no such mark). */
+static OM_NOINLINE om_object *init_recycled_tracked(om_runtime *rt, om_object *o,
+                                                    const om_type *type, size_t size)
+{
+    hp_heap_touch(rt->heap, o);
+    return init_granules(rt, o, type, size, OM_GC_TRACKED);
+}
+
+/* A type with a free list (int, float, small tuples, ...): the newest
+ * parked block of its class, else a block of the heap rounded up to the
+ * class (ob_freelist_request).  A leaf for untracked types. */
+static OM_NOINLINE om_object *alloc_freelisted(om_runtime *rt, const om_type *type, size_t size)
+{
+    uint32_t gc = type->flags & OM_TYPE_GC;
+    if (OM_UNLIKELY((size <= 16) | (size > OM_FREELIST_MAX_SIZE)))
         return alloc_general(rt, type, size);
     if (gc && OM_UNLIKELY(rt->young_count > rt->young_threshold))
         return alloc_general(rt, type, size);
-    om_object *o =
-        (flags & OM_TYPE_FREELIST) ? alloc_pooled(rt, size) : hp_heap_alloc(rt->heap, size);
-    if (OM_UNLIKELY(!o))
-        return out_of_memory(type, size);
-    return init_object(rt, o, type, size, gc);
+    om_object *o = freelist_pop(rt, size);
+    if (!o)
+        return alloc_plain(rt, type, ob_freelist_request(size), gc);
+    if (gc)
+        return init_recycled_tracked(rt, o, type, size);
+    return init_granules(rt, o, type, size, 0);
+}
+
+/* A GC type (a collection may be due) or a type with a free list; a leaf
+ * for the first. */
+static OM_NOINLINE om_object *alloc_tracked(om_runtime *rt, const om_type *type, size_t size)
+{
+    if (OM_UNLIKELY(type->flags & OM_TYPE_FREELIST))
+        return alloc_freelisted(rt, type, size);
+    if (OM_UNLIKELY(rt->young_count > rt->young_threshold))
+        return alloc_general(rt, type, size);
+    return alloc_plain(rt, type, size, OM_GC_TRACKED);
+}
+
+/* The fast path: one branch for the rare cases (a bad size, a tracer hook),
+ * one that sends GC and free-list types to alloc_tracked, then
+ * alloc_plain (rt and type were checked by the caller). */
+static inline om_object *alloc_object(om_runtime *rt, const om_type *type, size_t size)
+{
+    if (OM_UNLIKELY((size < sizeof(om_object)) | (rt->trace_on_new != NULL)))
+        return alloc_general(rt, type, size);
+    if (OM_UNLIKELY(type->flags & (OM_TYPE_GC | OM_TYPE_FREELIST)))
+        return alloc_tracked(rt, type, size);
+    return alloc_plain(rt, type, size, 0);
 }
 
 om_object *om_new(om_runtime *rt, const om_type *type)

@@ -68,11 +68,11 @@ void om_runtime_get_stats(om_runtime *rt, om_runtime_stats *out)
     census c = {0};
     take_census(rt, &c);
     memset(out, 0, sizeof *out);
-    out->objects = rt->live_objects;
+    out->objects = ob_live_objects(rt);
     out->immortals = c.immortals;
     out->freelist_blocks = c.parked;
     out->allocated = rt->allocated;
-    out->released = rt->allocated - rt->live_objects;
+    out->released = rt->released;
     out->deferred = rt->deferred_count;
     out->max_release_depth = rt->max_depth;
 }

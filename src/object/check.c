@@ -12,7 +12,7 @@
  *     and each block at least as large as the requests its class serves;
  *   - a live object has a count of at least 1, a block at least as large as
  *     its type's basicsize, and OM_GC_TRACKED only if its type is OM_TYPE_GC;
- *   - live_objects equals the number of objects walked;
+ *   - allocated - released (ob_live_objects) equals the number of objects walked;
  *   - OM_GC_WEAKREFS is set exactly on the objects the weak reference table
  *     has an entry for, and every record on an entry's list points back at
  *     its object.
@@ -114,9 +114,9 @@ size_t om_runtime_check(om_runtime *rt)
     if (parked != t.parked)
         om_fatal("runtime check: %zu parked blocks in the heap, %zu on the free lists", t.parked,
                  parked);
-    if (t.objects != rt->live_objects)
+    if (t.objects != ob_live_objects(rt))
         om_fatal("runtime check: %zu objects in the heap, the runtime counts %zu", t.objects,
-                 rt->live_objects);
+                 ob_live_objects(rt));
     check_weakrefs(rt, t.flagged);
     return t.objects;
 }

@@ -61,6 +61,19 @@ static inline om_object *ob_freelist_next(const om_object *o)
     return next;
 }
 
+/* Debug builds mark the dead object o before its block goes back to the
+ * heap (OB_FREED_TYPE, OB_FREED_GC: a decref of it is named as such). */
+static inline void ob_mark_freed(om_object *o)
+{
+#if OM_DEBUG >= 1
+    o->ob_type = OB_FREED_TYPE;
+    o->ob_refcnt = 0;
+    o->ob_gc = OB_FREED_GC;
+#else
+    (void)o;
+#endif
+}
+
 /* Gives the block of the dead object o (dealloc done) to its free list or
  * back to the heap.  flags: type->flags, read before the dealloc. */
 static inline void ob_free_block(om_runtime *rt, om_object *o, const om_type *type, uint32_t flags)
@@ -72,11 +85,7 @@ static inline void ob_free_block(om_runtime *rt, om_object *o, const om_type *ty
         if (parked)
             return;
     }
-#if OM_DEBUG >= 1
-    o->ob_type = OB_FREED_TYPE;
-    o->ob_refcnt = 0;
-    o->ob_gc = OB_FREED_GC;
-#endif
+    ob_mark_freed(o);
     hp_heap_free(rt->heap, o);
 }
 

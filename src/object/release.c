@@ -16,14 +16,22 @@
  *   destroy       the type's dealloc has dropped what o owned, and o's block
  *                 is back on a free list or in the heap.
  *
- * FAST PATH.  Most releases need none of the first three phases: one
- * branch (release_is_plain: no finalizer, no weak references, no collector
- * phase bit, no tracer, and not deeper than release_limit) leads to an
- * inline destroy that reads the type once and parks or frees the block; the
- * rest go through release_general, the phases in order.  release_limit is
- * min(max_depth, OB_RELEASE_MAX_DEPTH): a release nested deeper than any
- * before takes the general path, which records the new deepest nesting, so
- * the statistic stays exact without a compare of its own on the fast path.
+ * FAST PATH.  Most releases need none of the first three phases.  One
+ * heap lookup (hp_heap_lookup) gives the runtime (the slot's private heap
+ * -> its owner) and o's slot, which the free at the end reuses
+ * (hp_heap_free_at): the block is looked up once, not twice.  One branch
+ * (release_is_plain: no finalizer, no weak references, no collector phase,
+ * no tracer) and one for the depth (not deeper than release_limit) lead to
+ * an inline destroy: dealloc, one counter (released), the block to the
+ * heap; GC and free-list types add one branch.  The rest go through
+ * release_general, the phases in order; objects the lookup does not answer
+ * for (large ones, those past the first slot of a medium pool) through
+ * release_elsewhere, which finds the runtime the slow way.  release_limit
+ * is min(max_depth, OB_RELEASE_MAX_DEPTH): a release nested deeper than
+ * any before takes the general path, which records the new deepest
+ * nesting, so the statistic stays exact without a compare of its own on
+ * the fast path.  Three values live across the dealloc call (o, the
+ * runtime, the slot), so the frame saves three registers.
  *
  * DEEP CHAINS.  dealloc drops o's children, which may reach zero and release
  * their own children, and so on: a linked list of 10 million nodes would
@@ -49,10 +57,11 @@
  * NUMBERS.  OB_RELEASE_MAX_DEPTH = 64: a release, a dealloc and a decref take
  * a few hundred bytes of stack, so 64 levels stay well under 64 KiB and keep
  * the deferral (two stores) rare for ordinary, shallow data.  A plain
- * release costs 44 instructions of its own (callgrind, binary trees; 57
- * before the speed pass of issue #3), beside 98 in the heap's inline paths:
- * the runtime lookup (hp_heap_of, hp_heap_owner) and hp_heap_free, which
- * looks o's slot up a second time.
+ * release costs 84 instructions, the heap's lookup and push included
+ * (callgrind, `bench_objtrees_om 14`), against 112 before this change:
+ * the second lookup (about 19), the live-bit check of the push (a shift
+ * back and a compare instead of building a mask), a frame of three
+ * registers instead of four, one counter instead of two.
  */
 #include "object/private.h"
 
@@ -112,15 +121,21 @@ static bool prepare(om_runtime *rt, om_object *o)
     return true;
 }
 
-static void destroy(om_runtime *rt, om_object *o)
+/* slot: o's slot from hp_heap_lookup, or NULL (then the free looks it up). */
+static void destroy(om_runtime *rt, om_object *o, hp_pool *slot)
 {
     const om_type *type = o->ob_type;
     uint32_t flags = type->flags;
     if (type->dealloc)
         type->dealloc(o);
-    rt->live_objects--;
+    rt->released++;
     if (flags & OM_TYPE_GC)
         rt->young_count -= rt->young_count > 0;
+    if (slot && !(flags & OM_TYPE_FREELIST)) {
+        ob_mark_freed(o);
+        hp_heap_free_at(rt->heap, slot, o);
+        return;
+    }
     ob_free_block(rt, o, type, flags);
 }
 
@@ -129,7 +144,7 @@ static void drain(om_runtime *rt)
     while (rt->deferred) {
         om_object *o = rt->deferred;
         rt->deferred = *deferred_link(o);
-        destroy(rt, o);
+        destroy(rt, o, NULL);
     }
 }
 
@@ -145,13 +160,13 @@ static void deeper(om_runtime *rt, uint32_t depth)
 
 /* The general path: a finalizer, weak references, a collector or tracer to
  * tell, a chain deep enough to defer, or a new deepest nesting. */
-static OM_NOINLINE void release_general(om_runtime *rt, om_object *o, uint32_t depth)
+static OM_NOINLINE void release_general(om_runtime *rt, om_object *o, uint32_t depth, hp_pool *slot)
 {
     rt->release_depth = depth;
     deeper(rt, depth);
     if (prepare(rt, o)) {
         if (OM_LIKELY(depth <= OB_RELEASE_MAX_DEPTH)) {
-            destroy(rt, o);
+            destroy(rt, o, slot);
         } else {
             *deferred_link(o) = rt->deferred;
             rt->deferred = o;
@@ -164,43 +179,91 @@ static OM_NOINLINE void release_general(om_runtime *rt, om_object *o, uint32_t d
 }
 
 /* True when releasing o is "dealloc, count, park or free": no finalizer, no
- * weak references, no collector phase, no tracer, not deeper than the
- * deepest nesting seen so far nor than OB_RELEASE_MAX_DEPTH (release_limit
- * is the smaller of the two).  The type and object words are in cache
- * already (the decref read them); the tests are folded with | into one
- * branch. */
-static inline bool release_is_plain(const om_runtime *rt, const om_object *o, const om_type *type,
-                                    uint32_t depth)
+ * weak references, no collector phase, no tracer.  The type and object
+ * words are in cache already (the decref read them); the tests are folded
+ * with | into one branch.  (The depth has a branch of its own.) */
+static inline bool release_is_plain(const om_runtime *rt, const om_object *o, const om_type *type)
 {
     uintptr_t slow = (uintptr_t)type->finalize | (uintptr_t)rt->trace_on_free;
-    uint32_t bits = (o->ob_gc & (OM_GC_WEAKREFS | OM_GC_PHASE_MASK)) | (depth > rt->release_limit);
-    return (slow | bits) == 0;
+    return (slow | (o->ob_gc & (OM_GC_WEAKREFS | OM_GC_PHASE_MASK))) == 0;
+}
+
+/* After a plain release found deferred objects: drain them if it is the
+ * outermost release. */
+static OM_NOINLINE void drain_if_outermost(om_runtime *rt)
+{
+    if (rt->release_depth == 1)
+        drain(rt);
+}
+
+/* o's block is not where hp_heap_lookup answers (a large object, or not
+ * an object of any runtime: ob_runtime_of says so and aborts). */
+static OM_NOINLINE void release_elsewhere(om_object *o)
+{
+    om_runtime *rt = ob_runtime_of(o);
+    release_general(rt, o, rt->release_depth + 1, NULL);
+}
+
+/* Parks the block of the dead object o of a type with a free list (its
+ * dealloc has run, its header is intact); false when it goes to the heap
+ * (the list is full, the block fits no class, the runtime is going). */
+static inline bool park(om_runtime *rt, om_object *o)
+{
+    const om_type *type = o->ob_type;
+    if (OM_UNLIKELY(rt->tearing_down))
+        return false;
+    if (OM_LIKELY(ob_freelist_fixed(type)))
+        return ob_freelist_park(rt, o, ob_freelist_class(type->basicsize));
+    return ob_freelist_push(rt, o);
+}
+
+/* The block of a plain object, dead and deallocated: to its free list, or
+ * to the heap through the slot found at the start of the release. */
+static inline void free_plain(om_runtime *rt, om_object *o, uint32_t flags, hp_pool *slot)
+{
+    if (OM_UNLIKELY(flags & OM_TYPE_FREELIST) && park(rt, o))
+        return;
+    ob_mark_freed(o);
+    hp_heap_free_at(rt->heap, slot, o);
 }
 
 void om_object_release(om_object *o)
 {
-    om_runtime *rt = ob_runtime_of(o);
-    om_assert(o->ob_refcnt == 0);
-    const om_type *type = o->ob_type;
-    uint32_t depth = rt->release_depth + 1;
-    if (OM_UNLIKELY(!release_is_plain(rt, o, type, depth))) {
-        release_general(rt, o, depth);
+    hp_pool *slot;
+    hp_heap *h = hp_heap_lookup(o, &slot); /* the runtime, and the slot for the free */
+    if (OM_UNLIKELY(!h)) {
+        release_elsewhere(o);
         return;
     }
-    /* destroy, with o's type read once, before dealloc.  Few values live
-     * across the dealloc call (o, rt, type), so the frame saves few
-     * registers: the depth is rt->release_depth again when dealloc returns
-     * (nested releases restore it), and the descriptor is constant. */
-    rt->release_depth = depth;
+    om_runtime *rt = hp_heap_owner(h);
+    om_assert(o->ob_refcnt == 0);
+    const om_type *type = o->ob_type;
+    uint32_t depth = rt->release_depth; /* of the releases around this one */
+    if (OM_UNLIKELY(!release_is_plain(rt, o, type) || depth >= rt->release_limit)) {
+        release_general(rt, o, depth + 1, slot);
+        return;
+    }
+    /* destroy.  Three values live across the dealloc call (o, rt, slot), so
+     * the frame saves three registers and needs no alignment: the flags are
+     * read again afterwards (dealloc leaves the header alone), and the
+     * depth is rt->release_depth + 1 again (nested releases restore it). */
+    rt->release_depth = depth + 1;
+    /* One register for the slot across the call (the compiler would rather
+     * keep the segment and the slot index apart, and more registers). */
+    __asm__("" : "+r"(slot));
     if (type->dealloc)
         type->dealloc(o); /* may release children: read young_count after */
-    uint32_t flags = type->flags;
-    rt->live_objects--;
-    if (flags & OM_TYPE_GC)
-        rt->young_count -= rt->young_count > 0;
-    ob_free_block(rt, o, type, flags);
-    if (OM_UNLIKELY(rt->deferred != NULL) && rt->release_depth == 1)
-        drain(rt);
+    uint32_t flags = o->ob_type->flags;
+    rt->released++;
+    if (OM_UNLIKELY(flags & (OM_TYPE_GC | OM_TYPE_FREELIST))) {
+        if (flags & OM_TYPE_GC)
+            rt->young_count -= rt->young_count > 0;
+        free_plain(rt, o, flags, slot);
+    } else {
+        free_plain(rt, o, 0, slot);
+    }
+    if (OM_UNLIKELY(rt->deferred != NULL))
+        drain_if_outermost(rt);
     rt->release_depth--;
 }
 

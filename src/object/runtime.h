@@ -66,8 +66,11 @@ struct om_runtime {
     hp_heap *mem;     /* buffers owned by objects (ob_mem_alloc) */
     om_config config; /* a copy of what om_runtime_new was given */
 
-    size_t live_objects; /* allocated and not yet freed (immortals included) */
-    uint64_t allocated;  /* objects ever created; ever freed: allocated - live_objects */
+    /* Objects ever created and ever freed; live (immortals included) is
+     * their difference (ob_live_objects): one counter for om_new, one for
+     * the release. */
+    uint64_t allocated;
+    uint64_t released;
     uint64_t deferred_count;
     uint32_t max_depth;     /* deepest nesting of releases seen */
     uint32_t release_limit; /* min(max_depth, the deferral depth): see release.c */
@@ -112,5 +115,11 @@ struct om_runtime {
     void (*trace_on_new)(om_runtime *rt, om_object *o);
     void (*trace_on_free)(om_runtime *rt, om_object *o);
 };
+
+/* Objects allocated and not yet freed (immortals included). */
+static inline size_t ob_live_objects(const om_runtime *rt)
+{
+    return (size_t)(rt->allocated - rt->released);
+}
 
 #endif

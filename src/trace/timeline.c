@@ -185,7 +185,7 @@ void om_timeline_tick(om_timeline *tl, om_runtime *rt)
     for (int g = 0; g < OM_GC_GENERATIONS; g++)
         collections += gs.gen[g].collections;
     pthread_mutex_lock(&tl->lock);
-    tl->objects = rt->live_objects;
+    tl->objects = ob_live_objects(rt);
     tl->collections = collections;
     pthread_mutex_unlock(&tl->lock);
 }

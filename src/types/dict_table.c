@@ -48,6 +48,20 @@ static size_t usable_of(size_t nslots)
     return nslots * 2 / 3;
 }
 
+/* The entries of a table of nslots slots: two thirds of the slots (the
+ * load bound, usable_of), or fewer when that many would spill just past one
+ * of the heap's block sizes: then as many as fill the block size below, if
+ * that still holds `need` entries.  With nslots >= 3 * used the block below
+ * still holds about 1.6 * used entries or more (the medium classes are 1.25
+ * apart), so a growing table keeps growing geometrically. */
+static size_t capacity_of(size_t nslots, size_t need)
+{
+    size_t index = nslots * ty_index_width(nslots), most = usable_of(nslots);
+    size_t below = hp_block_size_below(index + most * sizeof(ty_entry));
+    size_t fit = below > index ? (below - index) / sizeof(ty_entry) : 0;
+    return fit >= need && fit < most ? fit : most;
+}
+
 static int64_t index_get(const ty_table *t, size_t i)
 {
     switch (ty_index_width(t->nslots)) {
@@ -208,11 +222,12 @@ static inline __attribute__((always_inline)) void refill(ty_table *fresh, const 
     fresh->nentries = n;
 }
 
-/* Rebuilds into a table of nslots slots from the live entries, in order. */
-static int rebuild(om_runtime *rt, ty_table *t, size_t nslots)
+/* Rebuilds into a table of nslots slots from the live entries, in order,
+ * with room for at least need entries (need <= usable_of(nslots)). */
+static int rebuild(om_runtime *rt, ty_table *t, size_t nslots, size_t need)
 {
     size_t width = ty_index_width(nslots);
-    size_t usable = usable_of(nslots);
+    size_t usable = capacity_of(nslots, need);
     void *mem = ob_mem_alloc(rt, nslots * width + usable * sizeof(ty_entry));
     if (!mem)
         return -1;
@@ -251,7 +266,7 @@ int ty_table_reserve(om_runtime *rt, ty_table *t, size_t want)
         }
         nslots *= 2;
     }
-    return rebuild(rt, t, nslots);
+    return rebuild(rt, t, nslots, want > t->used ? want : t->used);
 }
 
 /* Makes room for one more entry: rebuilds with the smallest power of two
@@ -264,7 +279,7 @@ static int make_room(om_runtime *rt, ty_table *t)
     size_t nslots = TY_TABLE_MIN_SLOTS;
     while (nslots < t->used * 3)
         nslots *= 2;
-    return rebuild(rt, t, nslots);
+    return rebuild(rt, t, nslots, t->used + 1);
 }
 
 int ty_table_insert(const om_object *owner, ty_table *t, om_object *key, om_hash_t hash,
@@ -377,8 +392,8 @@ void ty_table_check(const ty_table *t, const char *what)
             om_fatal("%s table: no memory but %zu entries", what, t->used);
         return;
     }
-    if (t->used > t->nentries || t->nentries > t->usable || t->usable != usable_of(t->nslots) ||
-        (t->nslots & (t->nslots - 1)))
+    if (t->used > t->nentries || t->nentries > t->usable || t->usable > usable_of(t->nslots) ||
+        t->usable == 0 || (t->nslots & (t->nslots - 1)))
         om_fatal("%s table: bad counts (used %zu, entries %zu, usable %zu, slots %zu)", what,
                  t->used, t->nentries, t->usable, t->nslots);
     const ty_entry *e = ty_table_entries(t);

@@ -15,10 +15,13 @@
  *
  * The numbers it lives by:
  *   - nslots is a power of two, at least TY_TABLE_MIN_SLOTS (8);
- *   - usable = nslots * 2 / 3 entries: the index is never more than two
- *     thirds full, so every probe sequence ends at an EMPTY slot;
+ *   - usable <= nslots * 2 / 3 entries: the index is never more than two
+ *     thirds full, so every probe sequence ends at an EMPTY slot; usable is
+ *     cut below two thirds when those would spill just past one of the
+ *     heap's block sizes: then the entries fill the block size below
+ *     (capacity_of in dict_table.c; 64 keys take 2048 bytes, not 2560);
  *   - the index width is the smallest of 1, 2, 4, 8 bytes that holds
- *     usable - 1 and the two markers (EMPTY -1, DUMMY -2);
+ *     nslots * 2 / 3 - 1 and the two markers (EMPTY -1, DUMMY -2);
  *   - when the entries run out, the table is rebuilt with the smallest
  *     power of two of slots >= 3 * used (CPython's GROWTH_RATE), deleted
  *     entries compacted away: a growing table doubles, and a table of n

@@ -178,6 +178,45 @@ static void test_young_count_never_negative(void **state)
     assert_int_equal(rt->young_count, 0);
 }
 
+static int count_block(void *block, size_t size, void *arg)
+{
+    (void)block;
+    (void)size;
+    ++*(size_t *)arg;
+    return 0;
+}
+
+/* Blocks in the pools allocated from since the last hp_heap_clear_dirty
+ * (where young collections look for young tracked objects). */
+static size_t dirty_blocks(void)
+{
+    size_t n = 0;
+    hp_heap_walk_dirty(rt->heap, count_block, &n);
+    return n;
+}
+
+/* A parked block handed out again marks its pool dirty for a GC type, whose
+ * young object the next young collection must see, and costs an untracked
+ * type nothing: young collections consider tracked objects only. */
+static void test_recycled_blocks_mark_dirty_only_when_tracked(void **state)
+{
+    (void)state;
+    static const om_type gc_small_type = {
+        .name = "gc_small", .basicsize = sizeof(small), .flags = OM_TYPE_FREELIST | OM_TYPE_GC};
+    om_decref(om_new(rt, &small_type)); /* parked */
+    hp_heap_clear_dirty(rt->heap);
+    om_object *o = om_new(rt, &small_type); /* recycled, untracked */
+    assert_int_equal(parked(), 0);
+    assert_int_equal(dirty_blocks(), 0);
+    om_decref(o);
+    hp_heap_clear_dirty(rt->heap);
+    o = om_new(rt, &gc_small_type); /* recycled, tracked */
+    assert_int_equal(parked(), 0);
+    assert_true(o->ob_gc & OM_GC_TRACKED);
+    assert_true(dirty_blocks() >= 1);
+    om_decref(o);
+}
+
 /* A parked block on a class larger than the block is caught by the check. */
 static void misfile_block(void *arg)
 {
@@ -200,9 +239,13 @@ static void test_check_catches_a_misfiled_block(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        RT_TEST(test_fixed_type_parks_by_its_class), RT_TEST(test_var_type_parks_by_block_size),
-        RT_TEST(test_general_path_parks_too),        RT_TEST(test_full_list_frees_to_the_heap),
-        RT_TEST(test_young_count_never_negative),    RT_TEST(test_check_catches_a_misfiled_block),
+        RT_TEST(test_fixed_type_parks_by_its_class),
+        RT_TEST(test_var_type_parks_by_block_size),
+        RT_TEST(test_general_path_parks_too),
+        RT_TEST(test_full_list_frees_to_the_heap),
+        RT_TEST(test_young_count_never_negative),
+        RT_TEST(test_check_catches_a_misfiled_block),
+        RT_TEST(test_recycled_blocks_mark_dirty_only_when_tracked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

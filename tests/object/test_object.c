@@ -218,6 +218,85 @@ static void test_var_sized(void **state)
     om_decref(v);
 }
 
+/* om_new zeroes the body of every size, on fresh blocks and on blocks
+ * freed dirty, and never past its own block: the fast path zeroes up to
+ * the 16-byte granule (a plain pool's blocks are whole granules), bodies
+ * over 32 bytes by a call.  Neighbours filled with a pattern keep it. */
+static void test_new_zero_fills_every_size(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {16, 17, 24, 31,  32,  33,  40,  47,  48,  49,   56,   63,
+                                   64, 65, 80, 100, 128, 129, 200, 512, 520, 1000, 2000, 5000};
+    enum { N = 8 };
+    for (size_t k = 0; k < OM_ARRAY_LEN(sizes); k++) {
+        om_type type = {.name = "blob", .basicsize = sizes[k]};
+        size_t body = sizes[k] - sizeof(om_object);
+        om_object *o[N];
+        for (int i = 0; i < N; i++) {
+            o[i] = om_new(rt, &type);
+            assert_non_null(o[i]);
+            const unsigned char *b = (const unsigned char *)(o[i] + 1);
+            for (size_t j = 0; j < body; j++)
+                assert_int_equal(b[j], 0);
+            memset(o[i] + 1, 0x5a, om_usable_size(o[i]) - sizeof(om_object));
+        }
+        for (int i = 0; i < N; i += 2) /* every other block freed dirty ... */
+            om_decref(o[i]);
+        for (int i = 0; i < N; i += 2) { /* ... and handed out again */
+            o[i] = om_new(rt, &type);
+            const unsigned char *b = (const unsigned char *)(o[i] + 1);
+            for (size_t j = 0; j < body; j++)
+                assert_int_equal(b[j], 0);
+        }
+        for (int i = 1; i < N; i += 2) { /* the neighbours kept every byte */
+            const unsigned char *b = (const unsigned char *)(o[i] + 1);
+            for (size_t j = 0; j < om_usable_size(o[i]) - sizeof(om_object); j++)
+                assert_int_equal(b[j], 0x5a);
+        }
+        for (int i = 0; i < N; i++)
+            om_decref(o[i]);
+    }
+}
+
+/* Objects of every tier are released and counted the same way: pools of
+ * one slot (the common case, found by one lookup), medium pools whose
+ * objects lie past their first slot, and large objects (both found by the
+ * heap's slow lookup). */
+static void test_release_of_every_tier(void **state)
+{
+    (void)state;
+    static const om_type medium = {.name = "medium", .basicsize = 10000, .dealloc = node_dealloc};
+    static const om_type vec = {.name = "vec", .basicsize = 24, .itemsize = 8};
+    enum { N = 40 }; /* 10 KiB blocks: pools of 8 of them span two slots */
+    om_runtime_stats before, after;
+    om_runtime_get_stats(rt, &before);
+    om_object *m[N];
+    int past_first_slot = 0;
+    for (int i = 0; i < N; i++) {
+        assert_non_null(m[i] = om_new(rt, &medium));
+        hp_pool *slot;
+        past_first_slot += hp_heap_lookup(m[i], &slot) == NULL;
+    }
+    assert_true(past_first_slot > 0);
+    om_object *big = om_new_var(rt, &vec, 40000); /* 320 KiB: a large block */
+    assert_non_null(big);
+    assert_ptr_equal(om_runtime_of(big), rt);
+    for (int i = 0; i < N; i++)
+        om_decref(m[i]);
+    om_decref(big);
+    assert_int_equal(deallocs, N);
+    om_runtime_get_stats(rt, &after);
+    assert_int_equal(after.allocated - before.allocated, N + 1);
+    assert_int_equal(after.released - before.released, N + 1);
+    assert_int_equal(after.objects, before.objects);
+    long debug_heap = 0;
+    om_option_get("debug", &debug_heap);
+    size_t blocks, bytes;
+    hp_heap_usage(rt->heap, &blocks, &bytes);
+    if (!debug_heap) /* whose quarantine keeps freed blocks for a while */
+        assert_int_equal(blocks, after.objects + after.freelist_blocks);
+}
+
 /* ---- death tests ---------------------------------------------------------- */
 
 static void decref_below_zero(void *arg)
@@ -272,6 +351,26 @@ static void test_release_of_foreign_object_aborts(void **state)
     omtest_expect_abort(decref_foreign, NULL, "not in any runtime's heap");
 }
 
+/* A buffer of the runtime's buffer heap dressed up as an object: its
+ * runtime is found, but its block is not one of the object heap's, and the
+ * free says so (the release's one lookup is no licence to free anywhere). */
+static void release_buffer_as_object(void *arg)
+{
+    (void)arg;
+    om_runtime *r = om_runtime_new(NULL);
+    om_object *fake = ob_mem_alloc(r, sizeof(node));
+    memset(fake, 0, sizeof(node));
+    fake->ob_type = &node_type;
+    fake->ob_refcnt = 1;
+    om_decref(fake);
+}
+
+static void test_release_of_a_buffer_aborts(void **state)
+{
+    (void)state;
+    omtest_expect_abort(release_buffer_as_object, NULL, "invalid free");
+}
+
 static void check_flag_without_record(void *arg)
 {
     (void)arg;
@@ -324,7 +423,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_protocol_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_var_sized, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_zero_fills_every_size, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_release_of_every_tier, setup, teardown),
         cmocka_unit_test(test_refcount_below_zero_aborts),
+        cmocka_unit_test(test_release_of_a_buffer_aborts),
         cmocka_unit_test(test_decref_of_freed_object_aborts),
         cmocka_unit_test(test_release_of_foreign_object_aborts),
         cmocka_unit_test(test_runtime_check_finds_broken_invariants),

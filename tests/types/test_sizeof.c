@@ -157,11 +157,44 @@ static void test_fixed_sizes(void **state)
     assert_int_equal(om_sys_getsizeof(l), 48 + hp_usable_size(TY_LIST(l)->items));
 }
 
+/* A dict's table fills the heap block it takes: its entries are cut to
+ * what fits the block size below two thirds of its slots, rather than
+ * spill just past one (64 int keys: 128 index bytes and 85 entries would be
+ * 2168 bytes, a 2560-byte block; 80 entries fill 2048).  Checked after
+ * every insert up to 3000 keys, and the table's invariants with it. */
+static void test_dict_tables_fill_their_blocks(void **state)
+{
+    (void)state;
+    if (debug_heap())
+        skip(); /* the debug heap's blocks are as large as their request */
+    OM_AUTO om_object *d = om_dict_new(rt);
+    size_t rebuilds = 0;
+    void *last = NULL;
+    for (int64_t i = 0; i < 3000; i++) {
+        OM_AUTO om_object *k = int_(i * 7919);
+        assert_int_equal(om_dict_setitem(d, k, k), 0);
+        const ty_table *t = &TY_DICT(d)->t;
+        size_t want = t->nslots * ty_index_width(t->nslots) + t->usable * sizeof(ty_entry);
+        assert_true(hp_usable_size(t->mem) - want < sizeof(ty_entry));
+        assert_true(t->usable * 3 <= t->nslots * 2); /* the load bound holds */
+        rebuilds += t->mem != last;
+        last = t->mem;
+        if (i == 63)
+            assert_int_equal(om_sys_getsizeof(d), 64 + 2048); /* CPython 3.11: 2264 */
+    }
+    size_t doublings = 0; /* 8, 16, ... slots: one rebuild each, none more */
+    for (size_t n = TY_DICT(d)->t.nslots; n > TY_TABLE_MIN_SLOTS; n /= 2)
+        doublings++;
+    assert_int_equal(rebuilds, doublings + 1);
+    ty_table_check(&TY_DICT(d)->t, "dict");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         RT_TEST(test_getsizeof_matches_the_heap),
         RT_TEST(test_fixed_sizes),
+        RT_TEST(test_dict_tables_fill_their_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
