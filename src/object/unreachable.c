@@ -25,7 +25,7 @@ bool ob_free_unreachable(om_runtime *rt, om_object *o, void *array)
     om_assert(o->ob_refcnt == 0);
     ob_mem_free(rt, array);
     uint32_t flags = type->flags;
-    rt->live_objects--;
+    rt->released++;
     if (flags & OM_TYPE_GC)
         rt->young_count -= rt->young_count > 0;
     ob_free_block(rt, o, type, flags);
