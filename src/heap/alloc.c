@@ -5,11 +5,11 @@
  * Fast paths (heap/fast.h; no lock, no atomic read-modify-write):
  *
  *   alloc  class = size class; pool = heap->cur[plain][class];
- *          pop pool->free; used++; count                   (about 27 instructions)
+ *          pop pool->free; above++ (live count); count      (about 27 instructions)
  *   free   registry byte -> segment -> slot -> pool;
  *          if pool->fast is this heap (and no mode): check the block start
  *          (one multiply), the carve watermark and the free-list head; push
- *          pool->free, used--; count                       (about 40 instructions)
+ *          pool->free, above--; count                      (about 40 instructions)
  *          else hp_free_lane: a plain block of another thread's heap is
  *          pushed on pool->thread_free (one CAS, free_remote); everything
  *          else takes the general path (free_general)
@@ -432,7 +432,7 @@ size_t om_release(void)
         for (unsigned k = 0; k < HP_NKINDS; k++)
             for (unsigned c = 0; c < HP_NCLASSES; c++) {
                 hp_pool *p = h->cur[k][c];
-                if (p != &hp_empty_pool && p->used == 0) {
+                if (p != &hp_empty_pool && hp_pool_used(p) == 0) {
                     h->cur[k][c] = &hp_empty_pool;
                     hp_pool_emptied(h, p);
                 }
@@ -441,6 +441,7 @@ size_t om_release(void)
     pthread_mutex_lock(&hp_lock);
     hp_abandoned_reclaim_locked();
     bytes += hp_segments_purge_locked(true);
+    bytes += hp_arena_trim_bits_locked(h);
     pthread_mutex_unlock(&hp_lock);
     return bytes;
 }
