@@ -5,11 +5,11 @@
  * Fast paths (heap/fast.h; no lock, no atomic read-modify-write):
  *
  *   alloc  class = size class; pool = heap->cur[plain][class];
- *          pop pool->free; used++; count                   (about 27 instructions)
+ *          pop pool->free; above++ (live count); count      (about 27 instructions)
  *   free   registry byte -> segment -> slot -> pool;
  *          if pool->fast is this heap (and no mode): check the block start
  *          (one multiply), the carve watermark and the free-list head; push
- *          pool->free, used--; count                       (about 40 instructions)
+ *          pool->free, above--; count                      (about 40 instructions)
  *          else hp_free_lane: a plain block of another thread's heap is
  *          pushed on pool->thread_free (one CAS, free_remote); everything
  *          else takes the general path (free_general)
@@ -414,7 +414,7 @@ static OM_NOINLINE void ids_free(hp_pool *pool, void *p)
     ((hp_block *)p)->next = (uintptr_t)pool->free;
     pool->free = p;
     HP_COUNT(&h->count.frees[pool->cls]);
-    if (OM_UNLIKELY(--pool->used == 0) && h->cur[HP_KIND_PLAIN][pool->cls] != pool) {
+    if (OM_UNLIKELY(--pool->above == 0) && h->cur[HP_KIND_PLAIN][pool->cls] != pool) {
         ids_free_emptied(h, pool, size);
         return;
     }
@@ -470,7 +470,7 @@ static inline __attribute__((always_inline)) void *ids_alloc(hp_heap *h, size_t 
         return ids_alloc_rare(h, size, caller);
     /* hp_pop_below's pop of an exact pool */
     p->free = (hp_block *)b->next;
-    p->used++;
+    p->above++;
     size_t g = ((uintptr_t)b - p->start) >> p->shift;
     HP_STORE(&p->live[g >> 6], HP_LOAD(&p->live[g >> 6]) | (1ull << (g & 63)));
     HP_COUNT(&h->count.allocs[cls]);
@@ -652,7 +652,7 @@ size_t om_release(void)
         for (unsigned k = 0; k < HP_NKINDS; k++)
             for (unsigned c = 0; c < HP_NCLASSES; c++) {
                 hp_pool *p = h->cur[k][c];
-                if (p != &hp_empty_pool && p->used == 0) {
+                if (p != &hp_empty_pool && hp_pool_used(p) == 0) {
                     h->cur[k][c] = &hp_empty_pool;
                     hp_pool_emptied(h, p);
                 }
@@ -661,6 +661,7 @@ size_t om_release(void)
     pthread_mutex_lock(&hp_lock);
     hp_abandoned_reclaim_locked();
     bytes += hp_segments_purge_locked(true);
+    bytes += hp_arena_trim_bits_locked(h);
     pthread_mutex_unlock(&hp_lock);
     return bytes;
 }

@@ -32,7 +32,7 @@ static size_t popcount_live(const hp_pool *p)
  * block twice. */
 static size_t check_list(const hp_pool *p, uintptr_t head, bool want_live, uint64_t *seen)
 {
-    bool exact = hp_pool_exact(p);
+    bool exact = hp_pool_bits_kept(p);
     size_t n = 0;
     hp_block *b = (hp_block *)head;
     while (b) {
@@ -73,20 +73,20 @@ static void check_pool(const hp_pool *p, const hp_heap *owner, check_totals *t)
     if (p->top < p->start || p->top > p->start + (size_t)p->carved * p->block_size)
         BAD("pool %p (class %zu bytes): top %p outside its %u carved blocks", (void *)p,
             p->block_size, (void *)p->top, p->carved);
-    bool exact = hp_pool_exact(p);
-    size_t live = exact ? popcount_live(p) : p->used; /* inexact: stale bits */
-    if (live != p->used)
+    bool exact = hp_pool_bits_kept(p);
+    size_t live = exact ? popcount_live(p) : hp_pool_used(p); /* inexact: stale bits */
+    if (live != hp_pool_used(p))
         BAD("pool %p (class %zu bytes): used %u but %zu live bits", (void *)p, p->block_size,
-            p->used, live);
+            hp_pool_used(p), live);
     uint64_t seen[HP_LIVE_WORDS] = {0};
     size_t nfree = check_list(p, (uintptr_t)p->free, false, seen);
     size_t pending = check_list(p, HP_LOAD(&p->thread_free), true, seen);
-    if (!(p->flags & HP_POOL_HOLES) && nfree + p->used != p->carved)
+    if (!(p->flags & HP_POOL_HOLES) && nfree + hp_pool_used(p) != p->carved)
         BAD("pool %p (class %zu bytes): %zu free + %u used != %u carved", (void *)p, p->block_size,
-            nfree, p->used, p->carved);
-    if (!exact && pending > p->used)
+            nfree, hp_pool_used(p), p->carved);
+    if (!exact && pending > hp_pool_used(p))
         BAD("pool %p (class %zu bytes): %zu blocks wait on thread_free, %u used", (void *)p,
-            p->block_size, pending, p->used);
+            p->block_size, pending, hp_pool_used(p));
     for (size_t i = p->carved; i < p->capacity && exact; i++)
         if (hp_live_test(p, i))
             BAD("pool %p: block %zu is live but was never carved", (void *)p, i);
@@ -96,6 +96,23 @@ static void check_pool(const hp_pool *p, const hp_heap *owner, check_totals *t)
                 hp_debug_check_block((void *)(p->start + i * p->block_size));
     t->live += live;
     t->pending += pending;
+}
+
+/* The sparse queue (heapcore.c): thread heaps only, pools of h that are
+ * flagged, not current, not full, and no flagged pool off it. */
+static void check_sparse(const hp_heap *h)
+{
+    size_t queued = 0, flagged = 0;
+    for (const hp_pool *p = h->sparse, *prev = NULL; p; prev = p, p = p->dirty_next, queued++)
+        if (h->is_private || !(p->flags & HP_POOL_SPARSE) || (p->flags & HP_POOL_FULL) ||
+            p->dirty_prev != prev || HP_LOAD(&p->heap) != h || h->cur[p->kind][p->cls] == p)
+            BAD("heap %p: sparse queue broken at pool %p", (void *)h, (void *)p);
+    for (unsigned k = 0; k < HP_NKINDS; k++)
+        for (unsigned c = 0; c < HP_NCLASSES; c++)
+            for (const hp_pool *p = h->avail[k][c].head; p; p = p->next)
+                flagged += (p->flags & HP_POOL_SPARSE) != 0;
+    if (queued != flagged)
+        BAD("heap %p: %zu pools on the sparse queue, %zu flagged", (void *)h, queued, flagged);
 }
 
 static void check_heap(const hp_heap *h, check_totals *t)
@@ -117,6 +134,12 @@ static void check_heap(const hp_heap *h, check_totals *t)
                     if (HP_LOAD(&p->fast) != (!p->special && !full ? h : NULL))
                         BAD("heap %p: pool %p (class %u) has a wrong fast-owner word", (void *)h,
                             (void *)p, c);
+                    if ((p->special & HP_SPECIAL_TRACKED) && (p->wake || p == cur))
+                        BAD("heap %p: tracked pool %p (class %u) is current or armed", (void *)h,
+                            (void *)p, c);
+                    if (p != cur && p->above == 0 && p->wake)
+                        BAD("heap %p: pool %p (class %u) sits at its wake level %u", (void *)h,
+                            (void *)p, c, p->wake);
                     if (p->flags & HP_POOL_SWEEP)
                         BAD("heap %p: pool %p (class %u) still marked for a sweep", (void *)h,
                             (void *)p, c);
@@ -128,6 +151,7 @@ static void check_heap(const hp_heap *h, check_totals *t)
         }
     if (h->sweep)
         BAD("heap %p: sweep list not empty outside a walk (pool %p)", (void *)h, (void *)h->sweep);
+    check_sparse(h);
     for (const hp_pool *p = h->large.head; p; p = p->next) {
         size_t before = t->live;
         check_pool(p, h, t);
@@ -145,9 +169,9 @@ static void check_segments(size_t *large_live)
             BAD("segment %p is not in the registry", (void *)s);
         if (s->kind == HP_SEG_LARGE) {
             const hp_pool *p = &s->pools[0];
-            if (p->used > 1 || popcount_live(p) != p->used)
-                BAD("large block %p: used %u", (void *)p->start, p->used);
-            *large_live += p->used;
+            if (hp_pool_used(p) > 1 || popcount_live(p) != hp_pool_used(p))
+                BAD("large block %p: used %u", (void *)p->start, hp_pool_used(p));
+            *large_live += hp_pool_used(p);
             continue;
         }
         if (s->kind != HP_SEG_ARENA)

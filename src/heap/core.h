@@ -29,10 +29,14 @@
  *   when a purge, a rebuild or an adoption by a private heap needs them.
  *
  * INVARIANTS (om_heap_check verifies them)
- *   - In an exact pool a block is live iff its bit in pool->live is set;
- *     pool->used == live bits.  In every pool a live block is in no free
- *     list, a block in pool->free or pool->thread_free is carved, and
- *     free + used == carved unless the pool has holes.
+ *   - In an exact or tracked pool a block is live iff its bit in pool->live
+ *     is set; hp_pool_used == live bits.  In every pool a live block is in
+ *     no free list, a block in pool->free or pool->thread_free is carved,
+ *     and free + used == carved unless the pool has holes (a tracked pool
+ *     always has: its free list is empty, its free blocks are clear bits).
+ *   - A pool not current has above == used - wake > 0 unless it is empty
+ *     (the current pool's count may pass its wake silently; it is re-armed
+ *     when it stops being current).
  *   - Every block handed out starts below pool->top; top is at most the
  *     start of block carved.
  *   - Blocks waiting in thread_free are still live (counted in used, their
@@ -48,6 +52,9 @@
  *     the empty sentinel.
  *   - Outside a walk a heap's sweep list is empty and no pool of it has
  *     HP_POOL_SWEEP; during one, the list holds exactly the flagged pools.
+ *   - A thread heap's sparse queue holds exactly its pools flagged
+ *     HP_POOL_SPARSE, none of them current or full; a tracked pool
+ *     (HP_SPECIAL_TRACKED) is on avail and not current.
  *   - The registry marks exactly the segments on the segment list.
  */
 #ifndef OM_HEAP_CORE_H
@@ -122,7 +129,8 @@ enum {
     HP_POOL_LARGE = 0x8,   /* the one block of a large segment */
     HP_POOL_IDLE = 0x10,   /* not allocated from since the last purge tick */
     HP_POOL_ZEROED = 0x20, /* a large block straight from the OS: all zero */
-    HP_POOL_SWEEP = 0x40   /* on its (private) heap's sweep list: freed into during a walk */
+    HP_POOL_SWEEP = 0x40,  /* on its (private) heap's sweep list: freed into during a walk */
+    HP_POOL_SPARSE = 0x80  /* on its (thread) heap's sparse queue, waiting for a purge */
 };
 
 /* 256 bytes (a power of two, so that finding a slot's descriptor is a shift
@@ -167,15 +175,21 @@ struct __attribute__((aligned(64))) hp_pool {
     uint64_t *live;
 
     hp_block *free __attribute__((aligned(64))); /* local free list */
-    uint32_t used;                               /* live blocks (thread_free ones included) */
+    /* Live blocks (thread_free ones included) minus wake, modulo 2^32: read
+     * the count with hp_pool_used.  The inline free decrements it and calls
+     * out when it reaches zero, so one test finds both "empty" (wake 0) and
+     * "sparse" (a thread heap's pool down to wake live blocks, see
+     * hp_pool_arm), at no cost beyond the emptiness test it always made. */
+    uint32_t above;
     uint32_t carved; /* blocks 0..carved-1 have been handed to the free list */
     uintptr_t top;   /* one past the start of the highest block handed out: what an
                         inexact pool's frees check for "never allocated" */
     uint8_t flags;
+    uint16_t wake;                    /* the live count at which a free calls out (above) */
     uint32_t hole_pages;              /* pages given back by hp_pool_purge_pages */
     uint64_t gone[4];                 /* those pages, one bit each (256 at most) */
     hp_pool *next, *prev;             /* heap list (avail / full / large / abandoned) */
-    hp_pool *dirty_next, *dirty_prev; /* private heaps: dirty list */
+    hp_pool *dirty_next, *dirty_prev; /* private heaps: dirty list; thread heaps: sparse queue */
     hp_pool *sweep_next;              /* private heaps: sweep list (HP_POOL_SWEEP) */
     uint64_t key;                     /* secure mode: free-link key */
     /* Block ids for the hooks (heap/ids.c): one per live bit, valid while
@@ -183,6 +197,7 @@ struct __attribute__((aligned(64))) hp_pool {
      * allocation while ids are on (atomic: heap walks read them). */
     uint32_t *ids;
     uint32_t ids_epoch;
+    uint32_t queued_at; /* thread heaps: the sparse batch count when it was queued */
 
     uintptr_t thread_free __attribute__((aligned(64))); /* atomic stack, other threads' frees */
 };
@@ -235,6 +250,9 @@ struct hp_heap {
     hp_pool_list large;      /* private heaps: their large blocks */
     uint64_t remote_classes; /* atomic: classes with pools that got remote frees */
     hp_pool *dirty;          /* private heaps: pools allocated from since clear_dirty */
+    hp_pool *sparse;         /* thread heaps: pools that fell to a wake level (HP_POOL_SPARSE) */
+    size_t sparse_bytes;     /* bytes queued since the last sparse batch */
+    uint32_t sparse_batches; /* sparse batches run */
     hp_pool *sweep;          /* pools freed into during the current walk (HP_POOL_SWEEP) */
     uint64_t sweep_examined; /* pools the sweeps after walks and clears looked at */
     uint64_t purge_mark;     /* this heap's frees (all classes) at the last purge look */
@@ -330,6 +348,39 @@ static inline void hp_pool_set_fast(hp_pool *pool)
     HP_STORE(&pool->fast, plain ? h : NULL);
 }
 
+/* Live blocks of pool (see hp_pool.above). */
+static inline uint32_t hp_pool_used(const hp_pool *pool)
+{
+    return pool->above + pool->wake;
+}
+
+/* The wake level of a thread heap's pool with `used` live blocks: a quarter
+ * of its blocks, halved until below `used` (0: only "empty" calls out);
+ * always 0 in exact pools, whose heaps have walks instead.  Reaching it
+ * queues the pool for a purge of its free pages (heapcore.c, the sparse
+ * queue): a quarter, because survivors that were allocated together fill
+ * a few pages of a pool and leave the others free long before the pool is
+ * nearly empty. */
+static inline unsigned hp_pool_level(const hp_pool *pool, uint32_t used)
+{
+    unsigned level = pool->capacity / 4;
+    while (level >= used && level)
+        level >>= 1;
+    return level;
+}
+
+static inline bool hp_pool_bits_kept(const hp_pool *pool);
+
+/* Sets pool's live count to used and its wake to the level below it: by
+ * the owner, whenever the count may have passed the wake without a call
+ * (a collect, a pool leaving the current position).  No level while the
+ * bits are kept (an exact pool; a tracked one is past its level already). */
+static inline void hp_pool_arm(hp_pool *pool, uint32_t used)
+{
+    pool->wake = (uint16_t)(hp_pool_bits_kept(pool) ? 0 : hp_pool_level(pool, used));
+    pool->above = used - pool->wake;
+}
+
 /* Index of the block containing p, or -1 when p is outside the carved blocks. */
 static inline long hp_block_index(const hp_pool *pool, const void *p)
 {
@@ -399,8 +450,9 @@ static inline hp_block *hp_decode(const hp_pool *pool, const hp_block *slot, uin
 }
 
 /* ---- pool.c: carving, free lists, remote frees ------------------------------------ */
+/* exact: the pool will keep its bitmap (see EXACT AND INEXACT POOLS). */
 OM_INTERNAL void hp_pool_init(hp_pool *pool, hp_segment *seg, uintptr_t start, size_t bytes,
-                              unsigned cls, size_t block_size, unsigned kind);
+                              unsigned cls, size_t block_size, unsigned kind, bool exact);
 /* Makes free blocks available: collects thread_free, carves more.  True if
  * pool->free is non-empty afterwards. */
 OM_INTERNAL bool hp_pool_refill(hp_pool *pool);
@@ -430,6 +482,22 @@ OM_INTERNAL void hp_pool_push_remote(hp_pool *pool, hp_block *b);
 /* Gives back fully free pages inside the pool; returns bytes.  With
  * only_idle, a pool allocated from since the last tick is only marked idle. */
 OM_INTERNAL size_t hp_pool_purge_pages(hp_pool *pool, bool only_idle);
+/* Makes n (at most HP_TRACK_MAX) of a thread heap's pools, not tracked and
+ * not current, tracked (HP_SPECIAL_TRACKED): collects each, brings its bits
+ * up to date (one walk of its free list, the n walks in step) and drops its
+ * list.  The owner. */
+#define HP_TRACK_MAX 16
+OM_INTERNAL void hp_pools_track(hp_pool **pools, size_t n);
+/* Ends tracking when the pool is about to be allocated from: its free
+ * blocks go back on the list (rebuild) and the inline paths take it again. */
+OM_INTERNAL void hp_pool_untrack(hp_pool *pool);
+/* Ends tracking after a purge (om_release): the list again, without the
+ * blocks of the pages given back (HOLES, as after any purge), so that the
+ * pool's bits are scratch again (hp_arena_trim_bits_locked). */
+OM_INTERNAL void hp_pool_untrack_purged(hp_pool *pool);
+/* After the owner's free of block b into a tracked pool: gives back the
+ * pages b touches that hold no live block now; bytes. */
+OM_INTERNAL size_t hp_pool_give_pages(hp_pool *pool, const void *b);
 /* One line and abort: an invalid or double free of p. */
 OM_INTERNAL OM_COLD OM_NOINLINE __attribute__((noreturn)) void hp_invalid_free(const void *p,
                                                                                const char *why);
@@ -448,6 +516,10 @@ OM_INTERNAL void hp_purge_tick(void);
 OM_INTERNAL hp_segment *hp_segments_first(void); /* under hp_lock */
 OM_INTERNAL size_t hp_pool_span_for(unsigned cls);
 OM_INTERNAL void hp_segment_stats_locked(om_heap_stats *st);
+/* Decommits the arenas' bitmap pages that hold the bits of no exact pool
+ * and of no pool of a heap other than h (thread heaps' pools are inexact:
+ * their bits are rebuilt by each purge and unread in between); bytes. */
+OM_INTERNAL size_t hp_arena_trim_bits_locked(const hp_heap *h);
 
 /* ---- state.c: operations a fork waits for (the debug heap's, see state.c) ---- */
 OM_INTERNAL void hp_op_enter(void);
@@ -489,6 +561,20 @@ OM_INTERNAL uint64_t hp_heap_sweep_examined(const hp_heap *h);
 /* pool->special bits (any non-zero value sends frees to the slow lane). */
 #define HP_SPECIAL_LARGE   0x2u /* bit 0 is the kind */
 #define HP_SPECIAL_SAMPLED 0x4u /* a pool of kind HP_KIND_SAMPLED: report every free */
+/* A thread heap's sparse pool whose owner keeps its bits exact and its free
+ * list empty (its free blocks are the carved ones whose bit is clear), so
+ * that a free that empties a page finds it at once (heapcore.c, the sparse
+ * queue).  Set and cleared by the owner; it ends when the pool is filled
+ * again (rebuild links its free blocks back). */
+#define HP_SPECIAL_TRACKED 0x8u
+
+/* Does the owner keep pool's bits exact right now: an exact pool, or a
+ * tracked one.  The owner's question; other threads ask hp_pool_exact, whose
+ * answer a pool keeps while it lives. */
+static inline bool hp_pool_bits_kept(const hp_pool *pool)
+{
+    return (pool->special & HP_SPECIAL_TRACKED) || hp_pool_exact(pool);
+}
 /* Sampling (hp_hooks.sample_bytes): the mean gap in bytes, 0 when off; and,
  * when off, how many bytes the fast path hands out between two looks at
  * whether sampling was turned on (one slow-lane call per that many bytes). */

@@ -7,7 +7,8 @@
  *   pop   class = (size - 1) / 16 (small; medium by hp_class_of);
  *         pool = heap->cur[plain][class]; b = pool->free;
  *         sample countdown - size >= hp_mode (0 unless a mode is on);
- *         pool->free = b->next; used++; [set b's live bit] or raise
+ *         pool->free = b->next; above++ (the live count less the
+ *         pool's wake level, heap/core.h); [set b's live bit] or raise
  *         pool->top to b; count.  Misses (no free block, a sample due, a
  *         mode on, large) leave by one call.            (about 27 instructions)
  *         hp_pop_unsampled, the preload's: "any mode?" first, then the
@@ -16,9 +17,10 @@
  *         and a mask); pool->fast == heap | hp_mode, one compare for "the
  *         owner is this heap, the pool is plain and not full, no mode";
  *         [check and clear b's live bit] or check b by arithmetic
- *         (hp_plausible: one multiply); push, count, used--.  An emptied
- *         pool that is not the current one, and anything else, leaves by
- *         one call.                                     (about 40 instructions)
+ *         (hp_plausible: one multiply); push, count, above--.  A pool
+ *         that is not the current one and reaches zero (emptied, or down
+ *         to its wake level: sparse), and anything else, leaves by one
+ *         call.                                         (about 40 instructions)
  *
  * [bracketed]: only for exact pools (heap/core.h), i.e. private heaps; the
  * caller says which at compile time (`exact`), since a thread heap owns only
@@ -75,7 +77,7 @@ static inline __attribute__((always_inline)) void *hp_pop_below(hp_heap *h, size
         return NULL;
     h->sample_left = left;
     p->free = (hp_block *)b->next;
-    p->used++;
+    p->above++; /* live count, biased by the wake level (heap/core.h) */
     if (exact) {
         size_t g = ((uintptr_t)b - p->start) >> p->shift;
         HP_STORE(&p->live[g >> 6], HP_LOAD(&p->live[g >> 6]) | (1ull << (g & 63)));
@@ -114,7 +116,7 @@ static inline __attribute__((always_inline)) void *hp_pop_unsampled(hp_heap *h, 
     if (OM_UNLIKELY(!b))
         return NULL;
     p->free = (hp_block *)b->next;
-    p->used++;
+    p->above++; /* live count, biased by the wake level (heap/core.h) */
     if (OM_UNLIKELY((uintptr_t)b >= p->top))
         p->top = (uintptr_t)b + 1;
     HP_COUNT(&h->count.allocs[cls]);
@@ -141,7 +143,8 @@ static inline __attribute__((always_inline)) uintptr_t hp_fast_key(const hp_heap
 }
 
 /* The push itself, once hp_fast_key matched p->fast: check, push, count.
- * The slow lane runs only for an emptied pool that is not the current one
+ * The slow lane runs only for an emptied (or sparse: a wake level reached,
+ * heap/core.h) pool that is not the current one
  * (it may go back to its arena); an emptied current pool stays as it is. */
 static inline __attribute__((always_inline)) void hp_push_owned(hp_heap *h, hp_pool *p, void *block,
                                                                 bool exact)
@@ -164,7 +167,7 @@ static inline __attribute__((always_inline)) void hp_push_owned(hp_heap *h, hp_p
     ((hp_block *)block)->next = (uintptr_t)p->free;
     p->free = block;
     HP_COUNT(&h->count.frees[p->cls]);
-    if (OM_UNLIKELY(--p->used == 0) && h->cur[HP_KIND_PLAIN][p->cls] != p)
+    if (OM_UNLIKELY(--p->above == 0) && h->cur[HP_KIND_PLAIN][p->cls] != p) /* empty, or sparse */
         hp_free_slow_local(h, p);
 }
 

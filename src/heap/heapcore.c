@@ -142,6 +142,129 @@ static void note_swept(hp_heap *h, hp_pool *p)
     h->sweep = p;
 }
 
+/* ---- the sparse queue (thread heaps) ------------------------------------------------
+ * Giving back the free pages of pools that a program has mostly freed, while
+ * it frees.  A thread heap's pools are inexact, so which pages are free is
+ * known only after a walk of a pool's free list; the queue decides when a
+ * walk is worth it, and then makes the pool tracked, so that it needs none
+ * again:
+ *
+ *   level    a pool that is not current falls to its wake level (a quarter
+ *            of its blocks live, hp_pool_level); the inline free pays
+ *            nothing (its emptiness test is the wake test, heap/core.h)
+ *   queue    the pool joins its heap's sparse queue, counted at its carved
+ *            bytes (the most it can give back)
+ *   batch    once SPARSE_BATCH bytes were queued since the last batch, each
+ *            pool queued before that batch is tracked (one walk: its bits
+ *            exact, its free list dropped) and its free pages go back to the
+ *            OS; the younger ones wait for the next batch
+ *   track    from then on each free of the pool takes the slow lane (a
+ *            quarter of its blocks at most), clears its bit, and gives back
+ *            at once a page that this empties
+ *   leave    a pool leaves the queue when it empties (its slots go back
+ *            whole), when it becomes current (it is being filled: tracking
+ *            ends, its free blocks are linked again), and when its heap goes
+ *
+ * So a program that frees most of its heap keeps at most 2 x SPARSE_BATCH of
+ * free pages resident in pools down to a quarter live (beside the free slots
+ * of emptied pools, segment.c's DIRTY_PROMPT), and a
+ * pool that drains to empty in one go (a freed tree) leaves the queue
+ * before a batch walks it.  The links are the dirty-list links, which only
+ * private heaps use otherwise. */
+#define SPARSE_BATCH ((size_t)4 << 20)
+
+static void sparse_remove(hp_heap *h, hp_pool *p)
+{
+    if (!(p->flags & HP_POOL_SPARSE))
+        return;
+    if (p->dirty_prev)
+        p->dirty_prev->dirty_next = p->dirty_next;
+    else
+        h->sparse = p->dirty_next;
+    if (p->dirty_next)
+        p->dirty_next->dirty_prev = p->dirty_prev;
+    p->dirty_next = p->dirty_prev = NULL;
+    p->flags &= (uint8_t)~HP_POOL_SPARSE;
+}
+
+static void sparse_clear(hp_heap *h)
+{
+    while (h->sparse)
+        sparse_remove(h, h->sparse);
+    h->sparse_bytes = 0;
+}
+
+/* batch: the queued pools purged, tracked first; but a pool queued since
+ * the previous batch waits for the next one, so that one draining to empty
+ * (a freed tree, whose pools keep a few blocks until the nodes above them
+ * go) leaves the queue before it costs a walk and page faults. */
+static void track_and_purge(hp_pool **pools, size_t n)
+{
+    hp_pools_track(pools, n);
+    for (size_t i = 0; i < n; i++)
+        hp_pool_purge_pages(pools[i], false);
+}
+
+static void sparse_purge(hp_heap *h)
+{
+    hp_pool *p, *next, *walk[HP_TRACK_MAX];
+    size_t n = 0;
+    for (p = h->sparse; p; p = next) {
+        next = p->dirty_next;
+        if (p->queued_at == h->sparse_batches)
+            continue; /* too young */
+        sparse_remove(h, p);
+        walk[n++] = p;
+        if (n == HP_TRACK_MAX) {
+            track_and_purge(walk, n);
+            n = 0;
+        }
+    }
+    track_and_purge(walk, n);
+    h->sparse_batches++;
+    h->sparse_bytes = 0;
+}
+
+/* queue: p (not current) with `bytes` more to give back. */
+static void sparse_add(hp_heap *h, hp_pool *p, size_t bytes)
+{
+    if (!(p->flags & HP_POOL_SPARSE)) {
+        p->flags |= HP_POOL_SPARSE;
+        p->queued_at = h->sparse_batches;
+        p->dirty_prev = NULL;
+        p->dirty_next = h->sparse;
+        if (h->sparse)
+            h->sparse->dirty_prev = p;
+        h->sparse = p;
+    }
+    h->sparse_bytes += bytes;
+    if (h->sparse_bytes >= SPARSE_BATCH)
+        sparse_purge(h);
+}
+
+/* level: p's live count reached its wake level (p is not empty).  The
+ * current pool only re-arms (it is being filled); any other is queued, with
+ * no further levels: tracking takes over. */
+static void sparse_level(hp_heap *h, hp_pool *p)
+{
+    uint32_t used = hp_pool_used(p);
+    if (h->is_private || h->cur[p->kind][p->cls] == p) {
+        hp_pool_arm(p, used);
+        return;
+    }
+    p->wake = 0;
+    p->above = used;
+    sparse_add(h, p, (size_t)p->carved * p->block_size); /* at most this comes back */
+}
+
+/* track: the owner freed block of tracked pool p, which still has live
+ * blocks: a page that lost its last one goes back now (one call per page,
+ * as a purge of scattered free pages would make anyway). */
+static void sparse_freed(hp_pool *p, const void *block)
+{
+    hp_pool_give_pages(p, block);
+}
+
 /* ---- heap records ---------------------------------------------------------------- */
 
 static void reset_heap(hp_heap *h)
@@ -240,6 +363,7 @@ static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 /* Every pool of h: empty ones back to their arenas, the rest abandoned. */
 static void abandon_pools_locked(hp_heap *h)
 {
+    sparse_clear(h);
     for (unsigned k = 0; k < HP_NKINDS; k++)
         for (unsigned c = 0; c < HP_NCLASSES; c++) {
             hp_pool_list *lists[2] = {&h->avail[k][c], &h->full[k][c]};
@@ -249,7 +373,7 @@ static void abandon_pools_locked(hp_heap *h)
                     hp_list_remove(lists[i], p);
                     hp_pool_collect(p);
                     p->flags &= (uint8_t) ~(HP_POOL_FULL | HP_POOL_DIRTY);
-                    if (p->used == 0) {
+                    if (hp_pool_used(p) == 0) {
                         hp_arena_return_pool_locked(p);
                         continue;
                     }
@@ -327,7 +451,7 @@ static void adopt_orphans_locked(void)
             if (!p->span || !gone_in_child(p->heap))
                 continue;
             hp_pool_rebuild_after_fork(p);
-            p->flags &= (uint8_t) ~(HP_POOL_FULL | HP_POOL_DIRTY);
+            p->flags &= (uint8_t) ~(HP_POOL_FULL | HP_POOL_DIRTY | HP_POOL_SPARSE);
             p->dirty_next = p->dirty_prev = NULL;
             __atomic_store_n(&p->heap, NULL, __ATOMIC_RELEASE);
             hp_pool_set_fast(p);
@@ -344,7 +468,7 @@ static void count_held_locked(uint64_t held[HP_NCLASSES], uint64_t *large)
     *large = 0;
     for (hp_segment *s = hp_segments_first(); s; s = s->next) {
         if (s->kind != HP_SEG_ARENA) {
-            *large += s->pools[0].used;
+            *large += hp_pool_used(&s->pools[0]);
             continue;
         }
         for (unsigned i = 1; i < HP_SLOTS; i++) {
@@ -352,7 +476,7 @@ static void count_held_locked(uint64_t held[HP_NCLASSES], uint64_t *large)
             if (!p->span)
                 continue;
             /* used, not the bits: inexact pools' bits are stale (adopt_orphans recounted used) */
-            held[p->cls] += (uint64_t)p->used - hp_pool_pending(p);
+            held[p->cls] += (uint64_t)hp_pool_used(p) - hp_pool_pending(p);
         }
     }
 }
@@ -404,7 +528,7 @@ static hp_pool *adopt(hp_heap *h, unsigned kind, unsigned cls)
         __atomic_store_n(&p->heap, h, __ATOMIC_RELEASE);
         hp_pool_set_fast(p);
         hp_pool_collect(p);
-        if (p->used == 0 && h->cur[kind][cls] != &hp_empty_pool) {
+        if (hp_pool_used(p) == 0 && h->cur[kind][cls] != &hp_empty_pool) {
             hp_arena_return_pool_locked(p);
             continue;
         }
@@ -422,7 +546,7 @@ void hp_abandoned_reclaim_locked(void)
             for (hp_pool *p = abandoned[k][c].head; p; p = next) {
                 next = p->next;
                 hp_pool_collect(p);
-                if (p->used == 0) {
+                if (hp_pool_used(p) == 0) {
                     abandoned_remove(k, c, p);
                     hp_arena_return_pool_locked(p);
                 }
@@ -434,7 +558,7 @@ size_t hp_abandoned_count_locked(unsigned kind, unsigned cls, size_t *used)
 {
     size_t n = 0;
     for (hp_pool *p = abandoned[kind][cls].head; p; p = p->next, n++)
-        *used += p->used;
+        *used += hp_pool_used(p);
     return n;
 }
 
@@ -524,7 +648,13 @@ static bool refill_class(hp_heap *h, unsigned kind, unsigned cls)
             goto found;
         hp_list_remove(avail, p);
         p->flags |= HP_POOL_FULL;
+        if (OM_UNLIKELY(p->special & HP_SPECIAL_TRACKED))
+            hp_pool_untrack(p);
         hp_pool_set_fast(p);
+        /* no longer current: its level from its count (all carved blocks
+         * live, so a quarter of them, unless a queueing disarmed it) */
+        if (OM_UNLIKELY(p->wake != p->capacity / 4) && !h->is_private)
+            hp_pool_arm(p, hp_pool_used(p));
         hp_list_push(&h->full[kind][cls], p);
     }
     h->cur[kind][cls] = &hp_empty_pool;
@@ -542,6 +672,10 @@ static bool refill_class(hp_heap *h, unsigned kind, unsigned cls)
         return refill_class(h, kind, cls);
     }
 found:
+    if (OM_UNLIKELY(p->flags & HP_POOL_SPARSE))
+        sparse_remove(h, p); /* being filled again */
+    if (OM_UNLIKELY(p->special & HP_SPECIAL_TRACKED))
+        hp_pool_untrack(p);
     p->flags &= (uint8_t)~HP_POOL_IDLE;
     h->cur[kind][cls] = p;
     mark_dirty(h, p);
@@ -595,7 +729,7 @@ void *hp_alloc_generic(hp_heap *h, size_t size, size_t align, unsigned kind)
     }
     hp_block *b = p->free;
     p->free = hp_decode(p, b, b->next);
-    p->used++;
+    p->above++;
     if ((uintptr_t)b >= p->top)
         p->top = (uintptr_t)b + 1;
     size_t g = ((uintptr_t)b - p->start) >> p->shift;
@@ -681,6 +815,8 @@ static void look_purge(hp_heap *h, bool freeing)
 size_t hp_heap_purge(hp_heap *h, bool only_idle)
 {
     size_t bytes = 0;
+    if (!only_idle)
+        sparse_clear(h); /* every pool is purged below */
     uint64_t deadline = only_idle ? om_now_ns() + PURGE_BUDGET_NS : UINT64_MAX;
     unsigned n = HP_NKINDS * HP_NCLASSES;
     for (unsigned step = 0; step < n; step++) {
@@ -689,8 +825,11 @@ size_t hp_heap_purge(hp_heap *h, bool only_idle)
         hp_pool_list *lists[2] = {&h->avail[k][c], &h->full[k][c]};
         for (int i = 0; i < 2; i++)
             for (hp_pool *p = lists[i]->head; p; p = p->next)
-                if (p != h->cur[k][c] || !only_idle)
+                if (p != h->cur[k][c] || !only_idle) {
                     bytes += hp_pool_purge_pages(p, only_idle);
+                    if (!only_idle)
+                        hp_pool_untrack_purged(p);
+                }
         if (only_idle && om_now_ns() > deadline) {
             h->purge_cursor = (uint16_t)((at + 1) % n);
             break;
@@ -703,6 +842,7 @@ void hp_pool_emptied(hp_heap *h, hp_pool *p)
 {
     if (h->walking || (p->flags & HP_POOL_DIRTY) || h->cur[p->kind][p->cls] == p)
         return;
+    sparse_remove(h, p);
     hp_list_remove(list_of(h, p), p);
     p->flags &= (uint8_t)~HP_POOL_FULL;
     pthread_mutex_lock(&hp_lock);
@@ -711,7 +851,7 @@ void hp_pool_emptied(hp_heap *h, hp_pool *p)
 }
 
 /* The owner freed into p and p needs attention: it was on the full list, it
- * is now empty, or a purge is due. */
+ * is now empty or down to its wake level, or a purge is due. */
 static void after_local_free(hp_heap *h, hp_pool *p)
 {
     if (h->walking) {
@@ -724,8 +864,10 @@ static void after_local_free(hp_heap *h, hp_pool *p)
         hp_pool_set_fast(p);
         list_append(&h->avail[p->kind][p->cls], p);
     }
-    if (p->used == 0)
+    if (hp_pool_used(p) == 0)
         hp_pool_emptied(h, p);
+    else if (p->above == 0 && p->wake)
+        sparse_level(h, p);
 }
 
 void hp_free_generic(hp_pool *pool, void *block)
@@ -752,7 +894,9 @@ void hp_free_generic(hp_pool *pool, void *block)
     if (owner && (owner == me || owner->is_private)) {
         hp_pool_push_local(pool, block, (size_t)idx);
         HP_BUMP(&owner->count.frees[pool->cls]);
-        if (pool->used == 0 || (pool->flags & HP_POOL_FULL)) {
+        if ((pool->special & HP_SPECIAL_TRACKED) && hp_pool_used(pool))
+            sparse_freed(pool, block);
+        if (pool->above == 0 || (pool->flags & HP_POOL_FULL)) { /* empty or sparse, or full */
             after_local_free(owner, pool);
             look_purge(owner, true);
         }
@@ -809,7 +953,7 @@ void hp_heap_delete(hp_heap *h)
                 while ((p = lists[i]->head) != NULL) {
                     hp_list_remove(lists[i], p);
                     hp_pool_collect(p);
-                    h->count.frees[c] += p->used;
+                    h->count.frees[c] += hp_pool_used(p);
                     p->flags = 0;
                     hp_arena_return_pool_locked(p);
                 }
@@ -835,7 +979,8 @@ static int visit_block(unsigned kind, void *block, size_t size, hp_visit_fn visi
 static int walk_pool(hp_pool *p, hp_visit_fn visit, void *arg)
 {
     if (p->cls == HP_CLASS_LARGE)
-        return p->used ? visit_block(p->kind, (void *)p->start, p->block_size, visit, arg) : 0;
+        return hp_pool_used(p) ? visit_block(p->kind, (void *)p->start, p->block_size, visit, arg)
+                               : 0;
     if (hp_pool_collect(p))
         note_swept(p->heap, p);
     for (size_t w = 0; w < p->live_words; w++) {
@@ -863,7 +1008,7 @@ static void tidy_pool(hp_heap *h, hp_pool *p)
         return;
     if ((p->flags & HP_POOL_FULL) && p->free)
         after_local_free(h, p);
-    else if (p->used == 0)
+    else if (hp_pool_used(p) == 0)
         hp_pool_emptied(h, p);
 }
 
@@ -943,12 +1088,12 @@ void hp_heap_usage(const hp_heap *h, size_t *blocks, size_t *bytes)
             const hp_pool_list *lists[2] = {&h->avail[k][c], &h->full[k][c]};
             for (int i = 0; i < 2; i++)
                 for (const hp_pool *p = lists[i]->head; p; p = p->next) {
-                    nb += p->used;
-                    by += (size_t)p->used * p->block_size;
+                    nb += hp_pool_used(p);
+                    by += (size_t)hp_pool_used(p) * p->block_size;
                 }
         }
     for (const hp_pool *p = h->large.head; p; p = p->next) {
-        nb += p->used;
+        nb += hp_pool_used(p);
         by += p->block_size;
     }
     if (blocks)

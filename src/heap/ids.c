@@ -175,7 +175,7 @@ void hp_ids_pool_gone_locked(hp_pool *p)
     uint32_t *ids = HP_LOAD(&p->ids);
     if (!ids)
         return;
-    size_t n = p->used && current_ids(p) ? each_in_pool(p, ids, NULL, NULL) : 0;
+    size_t n = hp_pool_used(p) && current_ids(p) ? each_in_pool(p, ids, NULL, NULL) : 0;
     if (n)
         hp_ids_report_drop(p, n);
     unsigned k = bucket_of(p);

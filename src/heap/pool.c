@@ -26,6 +26,17 @@
  * dry again it rebuilds the list from the bitmap, this time with every free
  * block (the purged pages come back as zero pages on first touch).
  *
+ * A purge takes the pages wholly inside the carved blocks, and once the pool
+ * is fully carved its last page too (the tail past the last block completes
+ * it).
+ *
+ * Tracked pools (HP_SPECIAL_TRACKED, a thread heap's sparse pool, see the
+ * sparse queue in heapcore.c): the owner keeps the bits exact and no free
+ * list at all (a free clears its bit and pushes nothing; a collect the
+ * same), so a page whose last block goes is found by looking at its bits
+ * (hp_pool_page_freed), and given back without a relink.  The pool is
+ * HOLES meanwhile, so the refill that ends tracking rebuilds the list.
+ *
  * Secure mode: links are stored as next ^ key ^ slot address, with a random
  * key per pool, and checked on every pop (a link that does not decode to a
  * block of the same pool is corruption: one line, abort); freshly carved
@@ -41,12 +52,13 @@
 #define PURGE_MAX_PAGES 256
 
 void hp_pool_init(hp_pool *pool, hp_segment *seg, uintptr_t start, size_t bytes, unsigned cls,
-                  size_t block_size, unsigned kind)
+                  size_t block_size, unsigned kind, bool exact)
 {
     size_t cap = bytes / block_size;
     om_assert(cap >= 1 && cap <= HP_MAX_BLOCKS);
     pool->free = NULL;
-    pool->used = 0;
+    pool->above = 0;
+    pool->wake = 0;
     pool->capacity = (uint32_t)cap;
     pool->start = start;
     pool->magic = hp_magic_of(block_size);
@@ -83,8 +95,12 @@ void hp_pool_init(hp_pool *pool, hp_segment *seg, uintptr_t start, size_t bytes,
     om_assert(bits <= HP_LIVE_WORDS * 64);
     pool->live_words = (uint16_t)((bits + 63) / 64);
     /* all of it: a pointer into the pool's slots past its last block must
-     * find a clear bit, whatever the descriptor's previous pool left */
-    memset(pool->live, 0, HP_LIVE_BYTES);
+     * find a clear bit, whatever the descriptor's previous pool left.  An
+     * inexact pool's bits are read only after hp_pool_sync_bits has written
+     * its live_words, so its bitmap page is not touched (and stays out of the
+     * resident set) until a purge needs it. */
+    if (exact)
+        memset(pool->live, 0, HP_LIVE_BYTES);
 }
 
 static hp_block *block_at(const hp_pool *pool, size_t idx)
@@ -175,19 +191,32 @@ static bool in_hole(const hp_pool *pool, size_t idx)
     return false;
 }
 
-void hp_pool_sync_bits(hp_pool *pool)
+/* The first half of hp_pool_sync_bits: every carved block outside a hole set. */
+static void mark_carved(hp_pool *pool)
 {
     memset(pool->live, 0, pool->live_words * sizeof pool->live[0]);
-    for (size_t i = 0; i < pool->carved; i++)
-        if (!in_hole(pool, i))
-            hp_live_set(pool, i);
+    if (pool->flags & HP_POOL_HOLES) {
+        for (size_t i = 0; i < pool->carved; i++)
+            if (!in_hole(pool, i))
+                hp_live_set(pool, i);
+        return;
+    }
+    /* block starts are every block_size >> shift bits (an odd number) */
+    size_t step = pool->block_size >> pool->shift, end = (size_t)pool->carved * step;
+    for (size_t bit = 0; bit < end; bit += step)
+        pool->live[bit >> 6] |= 1ull << (bit & 63);
+}
+
+void hp_pool_sync_bits(hp_pool *pool)
+{
+    mark_carved(pool);
     for (hp_block *b = pool->free; b; b = hp_decode(pool, b, b->next))
         hp_live_clear(pool, (size_t)hp_block_index(pool, b));
 }
 
 bool hp_pool_block_live(const hp_pool *pool, size_t idx)
 {
-    if (hp_pool_exact(pool))
+    if (hp_pool_bits_kept(pool))
         return hp_live_test(pool, idx);
     uintptr_t at = pool->start + idx * pool->block_size;
     if (at >= HP_LOAD(&pool->top) || in_hole(pool, idx))
@@ -212,7 +241,7 @@ static void carved_from_list(hp_pool *pool)
 void hp_pool_rebuild_after_fork(hp_pool *pool)
 {
     hp_pool_collect(pool);
-    if (hp_pool_exact(pool)) {
+    if (hp_pool_bits_kept(pool)) {
         size_t extent = live_extent(pool);
         if (pool->carved < extent)
             pool->carved = (uint32_t)extent; /* a carve stopped before its count was stored */
@@ -224,8 +253,10 @@ void hp_pool_rebuild_after_fork(hp_pool *pool)
     size_t live = 0;
     for (size_t w = 0; w < pool->live_words; w++)
         live += (size_t)__builtin_popcountll(HP_LOAD(&pool->live[w]));
-    pool->used = (uint32_t)live;
+    pool->wake = 0; /* the new owner arms it */
+    pool->above = (uint32_t)live;
     rebuild(pool);
+    HP_STORE(&pool->special, (uint8_t)(pool->special & ~HP_SPECIAL_TRACKED)); /* listed again */
 }
 
 uint32_t hp_pool_pending(const hp_pool *pool)
@@ -255,15 +286,16 @@ static inline bool plausibly_live(const hp_pool *pool, const hp_block *b)
 
 void hp_pool_push_local(hp_pool *pool, hp_block *b, size_t idx)
 {
-    if (hp_pool_exact(pool)) {
+    if (hp_pool_bits_kept(pool)) {
         if (OM_UNLIKELY(!hp_live_test(pool, idx)))
             hp_invalid_free(b, "double free, or never allocated");
         hp_live_clear(pool, idx);
     } else if (OM_UNLIKELY(!plausibly_live(pool, b))) {
         hp_invalid_free(b, "double free, or never allocated");
     }
-    push_free(pool, b);
-    pool->used--;
+    if (!(pool->special & HP_SPECIAL_TRACKED)) /* a tracked pool's free blocks are its clear bits */
+        push_free(pool, b);
+    pool->above--; /* the caller looks whether it reached zero */
 }
 
 uint32_t hp_pool_collect(hp_pool *pool)
@@ -273,7 +305,7 @@ uint32_t hp_pool_collect(hp_pool *pool)
     uintptr_t raw = __atomic_exchange_n(&pool->thread_free, 0, __ATOMIC_ACQUIRE);
     uint32_t n = 0;
     hp_block *b = (hp_block *)raw;
-    bool exact = hp_pool_exact(pool);
+    bool exact = hp_pool_bits_kept(pool), listed = !(pool->special & HP_SPECIAL_TRACKED);
     uint64_t limit = (uint64_t)pool->capacity * pool->block_size;
     if (!exact && !hp_secure) { /* the common case, the same checks with plain links */
         hp_block *head = pool->free;
@@ -287,7 +319,7 @@ uint32_t hp_pool_collect(hp_pool *pool)
             head = b;
         }
         pool->free = head;
-        pool->used -= n;
+        hp_pool_arm(pool, hp_pool_used(pool) - n);
         return n;
     }
     while (b) {
@@ -299,11 +331,12 @@ uint32_t hp_pool_collect(hp_pool *pool)
             om_fatal("double free of %p (found freed twice from another thread)", (void *)b);
         if (exact)
             hp_live_clear(pool, hp_div(pool, off));
-        push_free(pool, b);
+        if (listed)
+            push_free(pool, b);
         n++;
         b = next;
     }
-    pool->used -= n;
+    hp_pool_arm(pool, hp_pool_used(pool) - n);
     return n;
 }
 
@@ -330,7 +363,7 @@ bool hp_pool_refill(hp_pool *pool)
     if (carve(pool))
         return true;
     if (pool->flags & HP_POOL_HOLES) {
-        if (!hp_pool_exact(pool))
+        if (!hp_pool_bits_kept(pool))
             hp_pool_sync_bits(pool);
         rebuild(pool);
     }
@@ -365,10 +398,16 @@ static void find_free_pages(const hp_pool *pool, size_t npages, size_t page, uin
     size_t bs = pool->block_size;
     memset(out, 0, 4 * sizeof(uint64_t));
     for (size_t j = 0; j < npages; j++) {
+        if (page_bit(pool->gone, j)) { /* given back: no block there is live */
+            out[j >> 6] |= 1ull << (j & 63);
+            continue;
+        }
         /* a block overlapping page j starts in [j*page - bs + 1, (j+1)*page) */
         size_t from = j * page >= bs ? j * page - bs + 1 : 0;
         size_t lo = (from + ((size_t)1 << pool->shift) - 1) >> pool->shift;
         size_t hi = ((j + 1) * page - 1) >> pool->shift;
+        if (hi >= (size_t)pool->live_words * 64) /* the last page, past the last block */
+            hi = (size_t)pool->live_words * 64 - 1;
         if (!any_live(pool, lo, hi))
             out[j >> 6] |= 1ull << (j & 63);
     }
@@ -392,6 +431,20 @@ static void relink_avoiding(hp_pool *pool, const uint64_t *gone, size_t page)
     }
 }
 
+/* Pages of the pool a purge may give back: those wholly inside the carved
+ * blocks, and once every block is carved, also the last page, which the
+ * tail of the pool past its last block completes (the pool's memory ends
+ * on a page boundary).  Before that the page holding the carve watermark
+ * stays: blocks carved later would lie in it, and in_hole would take them
+ * for blocks of a purged page. */
+static size_t purge_pages(const hp_pool *pool, size_t page)
+{
+    size_t bytes = (size_t)pool->carved * pool->block_size;
+    if (pool->carved == pool->capacity)
+        return (bytes + page - 1) / page;
+    return bytes / page;
+}
+
 size_t hp_pool_purge_pages(hp_pool *pool, bool only_idle)
 {
     if (only_idle && !(pool->flags & HP_POOL_IDLE)) {
@@ -402,13 +455,14 @@ size_t hp_pool_purge_pages(hp_pool *pool, bool only_idle)
     size_t bs = pool->block_size;
     hp_pool_collect(pool);
     size_t carved_bytes = (size_t)pool->carved * bs;
-    size_t npages = carved_bytes / page; /* whole pages only */
+    size_t npages = purge_pages(pool, page);
     /* the periodic purge leaves pools more than half full alone (their free
      * pages are likely to be used again soon); om_release takes every page */
     if (npages == 0 || npages > PURGE_MAX_PAGES ||
-        (only_idle && pool->used * bs * 2 > carved_bytes))
+        (only_idle && hp_pool_used(pool) * bs * 2 > carved_bytes))
         return 0;
-    if (!hp_pool_exact(pool))
+    bool tracked = pool->special & HP_SPECIAL_TRACKED;
+    if (!hp_pool_bits_kept(pool))
         hp_pool_sync_bits(pool);
     uint64_t free_pages[4], fresh[4], any = 0;
     find_free_pages(pool, npages, page, free_pages);
@@ -418,7 +472,8 @@ size_t hp_pool_purge_pages(hp_pool *pool, bool only_idle)
         return 0;
     for (int w = 0; w < 4; w++)
         pool->gone[w] |= fresh[w];
-    relink_avoiding(pool, pool->gone, page);
+    if (!tracked) /* a tracked pool has no list */
+        relink_avoiding(pool, pool->gone, page);
     size_t bytes = 0;
     for (size_t j = 0; j < npages;) {
         size_t k = j;
@@ -437,4 +492,90 @@ size_t hp_pool_purge_pages(hp_pool *pool, bool only_idle)
     __atomic_fetch_sub(&hp_committed, bytes, __ATOMIC_RELAXED);
     __atomic_fetch_add(&hp_returned, bytes, __ATOMIC_RELAXED);
     return bytes;
+}
+
+/* ---- tracked pools (HP_SPECIAL_TRACKED) --------------------------------------- */
+
+/* The walks of the pools' free lists go in step, one link of each pool a
+ * round: a walk is a chain of cache misses (the blocks were freed in any
+ * order, long ago), and chains of different pools overlap where one chain
+ * cannot. */
+void hp_pools_track(hp_pool **pools, size_t n)
+{
+    hp_block *at[HP_TRACK_MAX];
+    om_assert(n <= HP_TRACK_MAX);
+    for (size_t i = 0; i < n; i++) {
+        hp_pool *pool = pools[i];
+        om_assert(!(pool->special & HP_SPECIAL_TRACKED) && !hp_pool_exact(pool));
+        hp_pool_collect(pool);
+        mark_carved(pool);
+        at[i] = pool->free;
+    }
+    for (bool more = true; more;) {
+        more = false;
+        for (size_t i = 0; i < n; i++) {
+            hp_block *b = at[i];
+            if (!b)
+                continue;
+            hp_pool *pool = pools[i];
+            hp_live_clear(pool, (size_t)hp_block_index(pool, b));
+            at[i] = hp_decode(pool, b, b->next);
+            more = true;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        hp_pool *pool = pools[i];
+        pool->free = NULL;
+        pool->flags |= HP_POOL_HOLES; /* the next refill rebuilds the list from the bits */
+        HP_STORE(&pool->special, (uint8_t)(pool->special | HP_SPECIAL_TRACKED));
+        hp_pool_set_fast(pool); /* its frees take the slow lane, which keeps the bits */
+        hp_pool_arm(pool, hp_pool_used(pool)); /* no level (a collect may have set one) */
+    }
+}
+
+void hp_pool_untrack(hp_pool *pool)
+{
+    if (!(pool->special & HP_SPECIAL_TRACKED))
+        return;
+    if (pool->flags & HP_POOL_HOLES) /* also after a carve: free blocks are clear bits */
+        rebuild(pool);
+    HP_STORE(&pool->special, (uint8_t)(pool->special & ~HP_SPECIAL_TRACKED));
+    hp_pool_set_fast(pool);
+}
+
+size_t hp_pool_give_pages(hp_pool *pool, const void *b)
+{
+    size_t page = os_page_size(), bs = pool->block_size, grain = (size_t)1 << pool->shift;
+    size_t off = (uintptr_t)b - pool->start, npages = purge_pages(pool, page), bytes = 0;
+    for (size_t j = off / page; j <= (off + bs - 1) / page && j < npages; j++) {
+        if (page_bit(pool->gone, j))
+            continue;
+        size_t from = j * page >= bs ? j * page - bs + 1 : 0;
+        size_t hi = ((j + 1) * page - 1) >> pool->shift;
+        if (hi >= (size_t)pool->live_words * 64)
+            hi = (size_t)pool->live_words * 64 - 1;
+        if (any_live(pool, (from + grain - 1) >> pool->shift, hi))
+            continue;
+        pool->gone[j >> 6] |= 1ull << (j & 63);
+        os_decommit((void *)(pool->start + j * page), page);
+        bytes += page;
+    }
+    if (bytes) {
+        pool->hole_pages += (uint32_t)(bytes / page);
+        __atomic_fetch_sub(&hp_committed, bytes, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&hp_returned, bytes, __ATOMIC_RELAXED);
+    }
+    return bytes;
+}
+
+void hp_pool_untrack_purged(hp_pool *pool)
+{
+    if (!(pool->special & HP_SPECIAL_TRACKED))
+        return;
+    relink_avoiding(pool, pool->gone, os_page_size());
+    if (pool->hole_pages == 0) /* no page given back: the list holds every free block */
+        pool->flags &= (uint8_t)~HP_POOL_HOLES;
+    HP_STORE(&pool->special, (uint8_t)(pool->special & ~HP_SPECIAL_TRACKED));
+    hp_pool_set_fast(pool);
+    hp_pool_arm(pool, hp_pool_used(pool)); /* its level again */
 }

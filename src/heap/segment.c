@@ -32,11 +32,16 @@
  *     previous tick (one spare is kept);
  *   - freed large blocks wait in a cache of at most 8 blocks and 8 MiB
  *     (taken back by a large request that fits), else are unmapped;
+ *   - a pool return that leaves more than DIRTY_PROMPT (4 MiB) of dirty
+ *     slots, and more than the live bytes, decommits them all at once and
+ *     unmaps the empty arenas but a spare (a program that let go of most of
+ *     its heap should not wait for the ticks);
  *   - om_release() decommits every dirty slot, unmaps every empty arena and
- *     empties the cache at once.
+ *     empties the cache at once, and decommits the header pages that hold
+ *     only bitmaps of inexact pools (trim_bits).
  *   Free arena memory kept resident, at most: what was freed in the last two
- *   ticks (about 2 x purge_delay ms of frees) plus the 8 MiB large cache;
- *   after om_release, none.
+ *   ticks (about 2 x purge_delay ms of frees; 4 MiB once that outweighs the
+ *   live bytes) plus the 8 MiB large cache; after om_release, none.
  */
 #include "heap/core.h"
 
@@ -58,6 +63,13 @@ static size_t dirty_bytes; /* free but resident arena slots */
 static size_t dirty_new;   /* bytes of slots freed since the last purge tick */
 static uint64_t last_tick; /* om_now_ns of the last purge tick */
 static void tick_if_due_locked(uint64_t now);
+static void purge_dirty_locked(void);
+/* Free slots kept resident at most, beyond the live bytes (hp_live_bytes):
+ * past both, a pool return decommits every free slot at once instead of
+ * waiting for the ticks, so a program that frees most of its heap gets the
+ * memory back promptly, while one that frees and allocates a few pools'
+ * worth (a burst smaller than what it keeps) still reuses them resident. */
+#define DIRTY_PROMPT ((size_t)4 << 20)
 static size_t empty_arenas;
 static size_t dirty_slot_count;
 
@@ -203,7 +215,8 @@ hp_pool *hp_arena_take_pool(hp_heap *h, unsigned cls, unsigned kind)
     size_t bytes = n * HP_SLOT_SIZE;
     if (first + n == HP_SLOTS)
         bytes -= s->guard;
-    hp_pool_init(pool, s, start, bytes, cls, hp_class_size(cls), kind);
+    hp_pool_init(pool, s, start, bytes, cls, hp_class_size(cls), kind,
+                 kind == HP_KIND_DEBUG || h->is_private);
     HP_STORE(&hp_class_pools[cls], hp_class_pools[cls] + 1);
     pool->slot = (uint8_t)first;
     __atomic_store_n(&pool->span, (uint16_t)n, __ATOMIC_RELEASE);
@@ -236,7 +249,9 @@ void hp_arena_return_pool_locked(hp_pool *pool)
     dirty_slot_count += n;
     if (s->free_slots == ALL_SLOTS)
         empty_arenas++;
-    if (dirty_new > (size_t)om_opt(OM_OPT_PURGE_KIB) << 10)
+    if (dirty_bytes >= DIRTY_PROMPT && (int64_t)dirty_bytes >= HP_LOAD(&hp_live_bytes))
+        purge_dirty_locked(); /* the program let go of most of its heap */
+    else if (dirty_new > (size_t)om_opt(OM_OPT_PURGE_KIB) << 10)
         tick_if_due_locked(om_now_ns());
 }
 
@@ -313,10 +328,10 @@ hp_pool *hp_large_alloc(hp_heap *h, size_t size, size_t align, unsigned kind)
     hp_pool *pool = &s->pools[0];
     /* one block: everything from offset to the end of the mapping */
     size_t usable = s->size - offset;
-    hp_pool_init(pool, s, (uintptr_t)s + offset, usable, HP_CLASS_LARGE, usable, kind);
+    hp_pool_init(pool, s, (uintptr_t)s + offset, usable, HP_CLASS_LARGE, usable, kind, true);
     pool->flags = (uint8_t)(HP_POOL_LARGE | (fresh ? HP_POOL_ZEROED : 0));
     pool->carved = 1;
-    pool->used = 1;
+    pool->above = 1; /* exact: wake 0 */
     hp_live_set(pool, 0);
     HP_STORE(&pool->heap, h);
     hp_large_count++;
@@ -329,11 +344,11 @@ void hp_large_free(hp_pool *pool)
 {
     hp_segment *s = hp_pool_segment(pool);
     pthread_mutex_lock(&hp_lock);
-    if (!hp_live_test(pool, 0) || pool->used != 1)
+    if (!hp_live_test(pool, 0) || hp_pool_used(pool) != 1)
         om_fatal("double free of %p (large block of %zu bytes)", (void *)pool->start,
                  pool->block_size);
     hp_live_clear(pool, 0);
-    pool->used = 0;
+    pool->above = 0;
     HP_STORE(&pool->heap, NULL);
     hp_large_count--;
     HP_STORE(&hp_large_bytes, hp_large_bytes - pool->block_size);
@@ -371,21 +386,20 @@ static size_t purge_arena(hp_segment *s, uint64_t mask)
     return bytes;
 }
 
-/* A purge tick.  Slots go back to the OS only when they were already free at
- * the previous tick (so a pool freed and taken again soon costs no page
- * faults), empty arenas likewise; `everything` (om_release) takes all now. */
-size_t hp_segments_purge_locked(bool everything)
+/* Decommits free slots and unmaps empty arenas (keeping `spare` of them):
+ * with `now`, all of them; else only those already free at the previous
+ * tick (so a pool freed and taken again soon costs no page faults). */
+static size_t purge_slots_locked(bool now, size_t spare)
 {
     size_t bytes = 0;
-    size_t keep_spare = everything ? 0 : 1;
     hp_segment *next;
     dirty_new = 0;
     for (hp_segment *s = segments; s; s = next) {
         next = s->next;
         if (s->kind != HP_SEG_ARENA)
             continue;
-        bool settled = everything || !(s->dirty_slots & ~s->stale_slots);
-        if (s->free_slots == ALL_SLOTS && settled && empty_arenas > keep_spare) {
+        bool settled = now || !(s->dirty_slots & ~s->stale_slots);
+        if (s->free_slots == ALL_SLOTS && settled && empty_arenas > spare) {
             size_t d = (size_t)__builtin_popcountll(s->dirty_slots);
             dirty_slot_count -= d;
             HP_STORE(&dirty_bytes, dirty_bytes - (d * HP_SLOT_SIZE));
@@ -396,22 +410,38 @@ size_t hp_segments_purge_locked(bool everything)
             release_segment(s);
             continue;
         }
-        size_t b = purge_arena(s, everything ? s->dirty_slots : s->dirty_slots & s->stale_slots);
+        size_t b = purge_arena(s, now ? s->dirty_slots : s->dirty_slots & s->stale_slots);
         s->stale_slots = s->dirty_slots;
         HP_STORE(&dirty_bytes, dirty_bytes - (b));
         add_committed(-(ptrdiff_t)b);
         bytes += b;
     }
+    __atomic_fetch_add(&hp_returned, bytes, __ATOMIC_RELAXED);
+    return bytes;
+}
+
+/* Every free slot back to the OS now, and every empty arena but a spare
+ * (the volume trigger, DIRTY_PROMPT). */
+static void purge_dirty_locked(void)
+{
+    purge_slots_locked(true, 1);
+}
+
+/* A purge tick, or with `everything` (om_release) all free slots, every
+ * empty arena and the large cache at once. */
+size_t hp_segments_purge_locked(bool everything)
+{
+    size_t bytes = purge_slots_locked(everything, everything ? 0 : 1);
     if (everything) {
         while (large_cache_n) {
             hp_segment *s = large_cache[--large_cache_n];
             large_cache_bytes -= s->size;
             add_committed(-(ptrdiff_t)s->size);
+            __atomic_fetch_add(&hp_returned, s->size, __ATOMIC_RELAXED);
             bytes += s->size;
             release_segment(s);
         }
     }
-    hp_returned += bytes;
     return bytes;
 }
 
@@ -426,4 +456,59 @@ void hp_segment_stats_locked(om_heap_stats *st)
     st->pools_empty = dirty_slot_count;
     st->large_in_use = hp_large_count;
     st->large_bytes = hp_large_bytes;
+}
+
+/* ---- bitmap pages ------------------------------------------------------------------------
+ * The bitmaps fill slot 0 from HP_ARENA_LIVE on, HP_LIVE_BYTES per slot, so
+ * a page of them serves 8 slots (4 KiB pages).  Those of thread heaps'
+ * pools are scratch space for purges: once the purges are done the pages
+ * can go (a later purge or an exact pool's start touches them again).  A
+ * page is kept when one of its slots holds an exact pool or a pool of
+ * another heap, whose owner may be reading its bits right now. */
+
+/* Slots whose bitmap must stay resident. */
+static uint64_t bits_in_use(const hp_segment *s, const hp_heap *h)
+{
+    uint64_t keep = 0;
+    for (unsigned i = ARENA_HEADER_SLOTS; i < HP_SLOTS; i++) {
+        const hp_pool *p = &s->pools[i];
+        if (!p->span) /* free, or an alias (its bits are the first slot's) */
+            continue;
+        hp_heap *owner = HP_LOAD(&p->heap);
+        if (hp_pool_bits_kept(p) || (owner && owner != h))
+            keep |= 1ull << i;
+    }
+    return keep;
+}
+
+static size_t trim_bits(hp_segment *s, const hp_heap *h)
+{
+    size_t page = os_page_size(), end = HP_ARENA_LIVE + HP_SLOTS * HP_LIVE_BYTES;
+    uint64_t keep = bits_in_use(s, h);
+    size_t bytes = 0, run = 0;
+    for (size_t at = (HP_ARENA_LIVE + page - 1) / page * page; at < end; at += page) {
+        size_t first = (at - HP_ARENA_LIVE) / HP_LIVE_BYTES;
+        size_t last = (at + page - 1 - HP_ARENA_LIVE) / HP_LIVE_BYTES;
+        if (last >= HP_SLOTS)
+            last = HP_SLOTS - 1;
+        uint64_t mask = (last - first == 63 ? ~0ull : (2ull << (last - first)) - 1) << first;
+        if (!(keep & mask)) {
+            run += page;
+            continue;
+        }
+        os_decommit((uint8_t *)s + at - run, run);
+        bytes += run;
+        run = 0;
+    }
+    os_decommit((uint8_t *)s + ((end + page - 1) / page * page) - run, run);
+    return bytes + run;
+}
+
+size_t hp_arena_trim_bits_locked(const hp_heap *h)
+{
+    size_t bytes = 0;
+    for (hp_segment *s = segments; s; s = s->next)
+        if (s->kind == HP_SEG_ARENA)
+            bytes += trim_bits(s, h);
+    return bytes;
 }

@@ -214,6 +214,85 @@ static void empty_arenas_unmapped(void **state)
     om_heap_check();
 }
 
+/* Without om_release, and with the paced purge held off (purge_delay of an
+ * hour): a program that frees a random 99% of 64 MiB of small blocks gets
+ * the pages that hold no survivor back while it frees (the sparse queue:
+ * pools down to a quarter live are tracked and give back each page that
+ * empties, in batches of 4 MiB), and when it then frees everything, the
+ * emptied pools' slots go back too (the volume trigger on free slots).  Then
+ * the pools are filled again, which must find every free block. */
+enum { PROMPT = 256, P = 256 * 1024 }; /* 64 MiB of 256-byte blocks */
+static void *prompt[P];
+static uintptr_t prompt_pages[P], kept_pages[P];
+
+static void freed_memory_returned_promptly(void **state)
+{
+    (void)state;
+    long debug = 0;
+    if (om_option_get("debug", &debug) == 0 && debug)
+        skip(); /* debug pools keep their bits and quarantine frees: no sparse queue */
+    long delay = 0;
+    assert_int_equal(om_option_get("purge_delay", &delay), 0);
+    assert_int_equal(om_option_set("purge_delay", 3600 * 1000), 0);
+    om_release();
+    om_heap_stats base, after, empty;
+    om_heap_get_stats(&base);
+    for (size_t i = 0; i < P; i++) {
+        assert_non_null(prompt[i] = om_malloc(PROMPT));
+        memset(prompt[i], (int)(i & 0xff), PROMPT);
+    }
+    omtest_srand(11);
+    size_t nf = 0, nk = 0;
+    for (size_t i = 0; i < P; i++) {
+        if (omtest_rand() % 100 == 0) {
+            kept_pages[nk++] = (uintptr_t)prompt[i] / 4096;
+            continue;
+        }
+        prompt_pages[nf++] = (uintptr_t)prompt[i] / 4096;
+        om_free(prompt[i]);
+        prompt[i] = NULL;
+    }
+    qsort(kept_pages, nk, sizeof kept_pages[0], cmp_addr);
+    qsort(prompt_pages, nf, sizeof prompt_pages[0], cmp_addr);
+    size_t n = 0;
+    for (size_t i = 0; i < nf; i++)
+        if ((n == 0 || prompt_pages[i] != prompt_pages[n - 1]) &&
+            !bsearch(&prompt_pages[i], kept_pages, nk, sizeof kept_pages[0], cmp_addr))
+            prompt_pages[n++] = prompt_pages[i];
+    size_t in = resident(prompt_pages, n);
+    om_heap_check();
+    om_heap_get_stats(&after);
+    fprintf(stderr, "pages without a survivor: %zu, still resident %zu; committed %zu KiB\n", n, in,
+            after.committed >> 10);
+    assert_true(n > 8000);
+    /* two sparse batches (4 MiB each) and the free slots of emptied pools
+     * (4 MiB) may wait, and the current pool keeps its pages */
+    assert_true(in < 3 * 1024 + 64);
+    for (size_t i = 0; i < P; i++) /* survivors intact */
+        if (prompt[i])
+            for (size_t j = 0; j < PROMPT; j++)
+                assert_int_equal(((unsigned char *)prompt[i])[j], i & 0xff);
+    for (size_t i = 0; i < P; i++) {
+        om_free(prompt[i]);
+        prompt[i] = NULL;
+    }
+    om_heap_get_stats(&empty);
+    fprintf(stderr, "all freed: committed %zu KiB (%zu KiB before the test)\n",
+            empty.committed >> 10, base.committed >> 10);
+    assert_true(empty.committed <= base.committed + ((size_t)12 << 20));
+    om_heap_check();
+    for (size_t i = 0; i < P; i++) { /* fill again: tracked pools give every block back */
+        assert_non_null(prompt[i] = om_malloc(PROMPT));
+        memset(prompt[i], 5, PROMPT);
+    }
+    om_heap_check();
+    for (size_t i = 0; i < P; i++)
+        om_free(prompt[i]);
+    assert_int_equal(om_option_set("purge_delay", delay), 0);
+    om_release();
+    om_heap_check();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +300,7 @@ int main(void)
         cmocka_unit_test(small_blocks_down_to_the_page_floor),
         cmocka_unit_test(sparse_pools_purged_while_running),
         cmocka_unit_test(empty_arenas_unmapped),
+        cmocka_unit_test(freed_memory_returned_promptly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
