@@ -30,10 +30,11 @@
  * the thread owns them (hp_ids_local, heap/special.h):
  *
  *   alloc  pop as above; key = call site or return address; the thread's
- *          cache[key, heap] -> id; count; pool->ids[bit] = id
- *                                                    (about 80 instructions)
+ *          lane == heap (it owns the counts, its cache is of this heap);
+ *          cache[key] -> id, one compare; count bytes, hi, allocs;
+ *          pool->ids[bit] = id                      (about 68 instructions)
  *   free   live-bit check; id = pool->ids[bit]; push as above; count
- *                                                    (about 70 instructions)
+ *          bytes, frees                              (about 64 instructions)
  *
  * and leave by one tail call for the rest (a cache miss, another owner, a
  * block without an id, a pool without an array this session).
@@ -376,9 +377,9 @@ static OM_NOINLINE void ids_free_unknown(hp_heap *h, hp_pool *pool, void *p)
 static inline __attribute__((always_inline)) void ids_count_free(hp_heap *h, size_t size)
 {
     hp_ids_local *me = &hp_ids_me;
-    if (OM_LIKELY(HP_LOAD(&hp_ids_owner) == me)) {
+    if (OM_LIKELY(HP_LOAD(&me->lane))) { /* the owner (of a cache of some heap) */
         HP_STORE(&me->bytes, HP_LOAD(&me->bytes) - (int64_t)size);
-        HP_STORE(&me->count, HP_LOAD(&me->count) - 1);
+        HP_STORE(&me->frees, HP_LOAD(&me->frees) + 1);
         return;
     }
     const hp_hooks *hk = __atomic_load_n(&hooks, __ATOMIC_ACQUIRE);
@@ -399,18 +400,20 @@ static OM_NOINLINE void ids_free(hp_pool *pool, void *p)
         free_general(pool, p); /* a remote free, a full pool, a thread heap's block */
         return;
     }
+    unsigned shift = pool->shift;
     uintptr_t off = (uintptr_t)p - pool->start;
-    size_t g = off >> pool->shift, size = pool->block_size;
+    size_t g = off >> shift, size = pool->block_size;
     uint64_t *word = &pool->live[g >> 6];
-    uint64_t bit = 1ull << (g & 63), w = HP_LOAD(word);
-    if (OM_UNLIKELY(!(w & bit) || (off & ((1u << pool->shift) - 1)) ||
+    uint64_t w = HP_LOAD(word);
+    /* a live block start (only theirs have a bit), with an id of this session */
+    if (OM_UNLIKELY(!((w >> (g & 63)) & 1) || (g << shift) != off ||
                     HP_LOAD(&pool->ids_epoch) != HP_LOAD(&hp_ids_epoch) ||
                     !HP_LOAD(&pool->ids[g]))) {
         ids_free_unknown(h, pool, p); /* a bad free too: it finds and names it */
         return;
     }
     /* hp_push_owned's push, with its emptied-pool call last */
-    HP_STORE(word, w & ~bit);
+    HP_STORE(word, w & ~(1ull << (g & 63)));
     ((hp_block *)p)->next = (uintptr_t)pool->free;
     pool->free = p;
     HP_COUNT(&h->count.frees[pool->cls]);
@@ -424,14 +427,12 @@ static OM_NOINLINE void ids_free(hp_pool *pool, void *p)
 void hp_free_lane(hp_pool *pool, void *p)
 {
     uint64_t mode = HP_LOAD(&hp_mode);
-    if (OM_UNLIKELY(mode)) {
-        if (mode == (HP_MODE_HOOKS | HP_MODE_IDS)) {
-            ids_free(pool, p);
-            return;
-        }
-    } else if (free_remote(pool, p)) {
+    if (mode == (HP_MODE_HOOKS | HP_MODE_IDS)) { /* first: every traced free comes here */
+        ids_free(pool, p);
         return;
     }
+    if (!mode && free_remote(pool, p))
+        return;
     free_general(pool, p);
 }
 
@@ -464,8 +465,9 @@ static inline __attribute__((always_inline)) void *ids_alloc(hp_heap *h, size_t 
     const om_trace_site *site = om_trace_site_tls;
     uintptr_t key = site ? (uintptr_t)site : (uintptr_t)caller;
     hp_ids_local *me = &hp_ids_me;
-    const struct hp_ids_entry *e = &me->cache[hp_ids_cache_slot(key, h)];
-    if (OM_UNLIKELY(!b || HP_LOAD(&hp_ids_owner) != me || e->key != key || e->heap != h ||
+    const struct hp_ids_entry *e = &me->cache[hp_ids_cache_slot(key)];
+    uint32_t id = e->id;
+    if (OM_UNLIKELY(!b || HP_LOAD(&me->lane) != h || e->key != key ||
                     HP_LOAD(&p->ids_epoch) != HP_LOAD(&hp_ids_epoch)))
         return ids_alloc_rare(h, size, caller);
     /* hp_pop_below's pop of an exact pool */
@@ -479,19 +481,18 @@ static inline __attribute__((always_inline)) void *ids_alloc(hp_heap *h, size_t 
     HP_STORE(&me->bytes, bytes);
     if (bytes > HP_LOAD(&me->hi))
         HP_STORE(&me->hi, bytes);
-    HP_STORE(&me->count, HP_LOAD(&me->count) + 1);
     HP_STORE(&me->allocs, HP_LOAD(&me->allocs) + 1);
-    HP_STORE(&p->ids[g], e->id);
+    HP_STORE(&p->ids[g], id);
     return b;
 }
 
 void *hp_alloc_slow(hp_heap *h, size_t size)
 {
     uint64_t mode = HP_LOAD(&hp_mode);
+    if (mode == (HP_MODE_HOOKS | HP_MODE_IDS)) /* first: every traced allocation comes here */
+        return ids_alloc(h, size, __builtin_return_address(0));
     if (OM_LIKELY(!mode))
         return alloc_miss(h, size, 16, __builtin_return_address(0));
-    if (mode == (HP_MODE_HOOKS | HP_MODE_IDS))
-        return ids_alloc(h, size, __builtin_return_address(0));
     return slow_alloc(h, size, 16, __builtin_return_address(0));
 }
 

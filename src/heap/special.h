@@ -109,30 +109,35 @@ OM_INTERNAL void hp_hooks_install(const hp_hooks *hooks);
  * The id hooks' common case, done inline by the heap's id lanes with no
  * call: each thread has an hp_ids_local, whose meaning the hooks' owner
  * (the tracer) defines and whose place the heap keeps.  When hp_ids_owner
- * is the calling thread's record, an allocation whose (key, heap) is in
+ * is the calling thread's record (its `lane` says so, and of which heap
+ * its cache is, with one compare), an allocation whose (key, heap) is in
  * its cache takes the cached id, and it and every free of a block with an
- * id are counted in the record (bytes, hi = most bytes, count, allocs),
- * all with relaxed stores; otherwise the hooks are called.  The key is the
- * call site the macros of objmem/trace.h set, else the caller's return
+ * id are counted in the record (bytes, hi = most bytes, allocs, frees;
+ * the traces it holds are allocs - frees, one add on each side), all with
+ * relaxed stores; otherwise the hooks are called.  The key is the call
+ * site the macros of objmem/trace.h set, else the caller's return
  * address.  Only the owner of a record writes its cache. */
 #define HP_IDS_CACHE 32 /* entries a thread; a power of two */
 typedef struct hp_ids_local {
-    int64_t bytes, hi, count; /* atomic: other threads read them */
-    uint64_t allocs;
-    uint64_t epoch; /* for the hooks' owner: which session the cache is of */
+    int64_t bytes, hi;      /* atomic: other threads read them */
+    uint64_t allocs, frees; /* atomic: blocks with an id counted in and out */
+    uint64_t epoch;         /* for the hooks' owner: which session the cache is of */
+    const hp_heap *heap;    /* the heap every entry of the cache is of (NULL: none) */
+    const hp_heap *lane;    /* atomic: `heap` while this record is hp_ids_owner, else NULL */
     struct hp_ids_entry {
         uintptr_t key;
-        const hp_heap *heap;
         uint32_t id;
     } cache[HP_IDS_CACHE];
 } hp_ids_local;
 OM_INTERNAL extern OM_THREAD_LOCAL hp_ids_local hp_ids_me;
 OM_INTERNAL extern hp_ids_local *hp_ids_owner; /* atomic; NULL: none */
-/* The cache entry of key for heap h (sites are records of at least 24
- * bytes and heaps of kilobytes: a shift and an xor spread both). */
-static inline unsigned hp_ids_cache_slot(uintptr_t key, const hp_heap *h)
+/* The cache entry of key: direct-mapped, one compare (sites are records of
+ * at least 24 bytes, return addresses a few bytes apart: a shift spreads
+ * both).  The entries are of one heap at a time, `heap`: an allocation
+ * from another heap misses, and its fill empties the cache first. */
+static inline unsigned hp_ids_cache_slot(uintptr_t key)
 {
-    return (unsigned)((key >> 3) ^ ((uintptr_t)h >> 10)) & (HP_IDS_CACHE - 1);
+    return (unsigned)(key >> 3) & (HP_IDS_CACHE - 1);
 }
 /* Forgets every id kept so far (each pool notices at its next allocation);
  * their blocks' frees are then reported to on_free like any unknown block. */

@@ -5,8 +5,9 @@
  * Strategy.  A count shared by every thread costs a locked instruction (or
  * the tracer's lock) per allocation and per free, which is most of what
  * exact tracing may cost at all.  So each thread counts in its own record
- * (tr_thread: bytes, traces, allocations), with plain stores, and the
- * totals are sums over the records, taken by readers under the lock:
+ * (tr_thread: bytes, allocations, frees; traces = allocations - frees),
+ * with plain stores, and the totals are sums over the records, taken by
+ * readers under the lock:
  *
  *     current = sum over records of bytes  (+ gone: threads that exited)
  *
@@ -27,6 +28,9 @@
  * change of owner (the old owner's last lock-free count landing after its
  * hi was folded) may be missing from the peak, never from current.  While
  * a region is open nobody owns (regions follow the peak count by count).
+ * The heap's lanes see the ownership in the record itself: its `lane` is
+ * the heap of its thread's site cache while it owns, NULL otherwise
+ * (set_owner, tr_counts_cache_of), one compare for both questions.
  *
  * Records live as long as the process (carved from tr_map pages), one a
  * thread; a thread's record is folded into `gone` at its exit and reused by
@@ -56,14 +60,49 @@ static void store(int64_t *v, int64_t x)
     __atomic_store_n(v, x, __ATOMIC_RELAXED);
 }
 
+static uint64_t uload(const uint64_t *v)
+{
+    return __atomic_load_n(v, __ATOMIC_RELAXED);
+}
+
+static void ustore(uint64_t *v, uint64_t x)
+{
+    __atomic_store_n(v, x, __ATOMIC_RELAXED);
+}
+
+/* The traces c holds: what its thread counted in less what it counted out
+ * (negative when it freed others' blocks). */
+static int64_t traces_of(const hp_ids_local *c)
+{
+    return (int64_t)(uload(&c->allocs) - uload(&c->frees));
+}
+
 static hp_ids_local *owner(void)
 {
     return __atomic_load_n(&hp_ids_owner, __ATOMIC_RELAXED);
 }
 
+/* The heap's lanes test a record's `lane` alone: the heap of its cache
+ * while it owns the counts, NULL while it does not. */
+static void set_lane(hp_ids_local *c, const hp_heap *heap)
+{
+    __atomic_store_n(&c->lane, heap, __ATOMIC_RELAXED);
+}
+
 static void set_owner(hp_ids_local *c)
 {
+    hp_ids_local *o = owner();
+    if (o)
+        set_lane(o, NULL);
     __atomic_store_n(&hp_ids_owner, c, __ATOMIC_RELAXED);
+    if (c)
+        set_lane(c, c->heap);
+}
+
+void tr_counts_cache_of(hp_ids_local *c, const void *heap)
+{
+    c->heap = heap;
+    set_lane(c, owner() == c ? heap : NULL);
 }
 
 static bool in_session(const tr_state *g, const tr_thread *t)
@@ -128,10 +167,8 @@ void tr_count(tr_state *g, tr_thread *t, int64_t bytes, int64_t count, int64_t a
     }
     if (c) {
         store(&c->bytes, load(&c->bytes) + bytes);
-        store(&c->count, load(&c->count) + count);
-        __atomic_store_n(&c->allocs,
-                         __atomic_load_n(&c->allocs, __ATOMIC_RELAXED) + (uint64_t)allocs,
-                         __ATOMIC_RELAXED);
+        ustore(&c->allocs, uload(&c->allocs) + (uint64_t)allocs);
+        ustore(&c->frees, uload(&c->frees) + (uint64_t)(allocs - count));
     } else {
         g->gone_bytes += bytes;
         g->gone_count += count;
@@ -172,7 +209,7 @@ size_t tr_live_traces(tr_state *g)
     int64_t sum = g->gone_count;
     for (tr_thread *r = g->threads; r; r = r->next)
         if (in_session(g, r))
-            sum += load(&r->c->count);
+            sum += traces_of(r->c);
     return sum > 0 ? (size_t)sum : 0;
 }
 
@@ -181,7 +218,7 @@ uint64_t tr_allocs(tr_state *g)
     uint64_t sum = (uint64_t)g->gone_allocs;
     for (tr_thread *r = g->threads; r; r = r->next)
         if (in_session(g, r))
-            sum += __atomic_load_n(&r->c->allocs, __ATOMIC_RELAXED);
+            sum += uload(&r->c->allocs);
     return sum;
 }
 
@@ -218,8 +255,8 @@ static void zero_counts(hp_ids_local *c)
 {
     store(&c->bytes, 0);
     store(&c->hi, 0);
-    store(&c->count, 0);
-    __atomic_store_n(&c->allocs, 0, __ATOMIC_RELAXED);
+    ustore(&c->allocs, 0);
+    ustore(&c->frees, 0);
 }
 
 /* At a thread's exit: its counts go to `gone`, its record to the spares
@@ -233,8 +270,8 @@ static void thread_gone(void *arg)
         if (owner() == t->c)
             tr_counts_revoke(g);
         g->gone_bytes += load(&t->c->bytes);
-        g->gone_count += load(&t->c->count);
-        g->gone_allocs += (int64_t)__atomic_load_n(&t->c->allocs, __ATOMIC_RELAXED);
+        g->gone_count += traces_of(t->c);
+        g->gone_allocs += (int64_t)uload(&t->c->allocs);
         zero_counts(t->c);
     }
     t->epoch = 0;

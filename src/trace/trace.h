@@ -270,6 +270,9 @@ OM_INTERNAL void tr_count(tr_state *g, tr_thread *t, int64_t bytes, int64_t coun
                           bool own);
 /* No owner from now on (a region opens, the peak is reset). */
 OM_INTERNAL void tr_counts_revoke(tr_state *g);
+/* c's cache (the calling thread's) is now of heap (NULL: none); its lane
+ * follows while c owns the counts.  Under the lock. */
+OM_INTERNAL void tr_counts_cache_of(hp_ids_local *c, const void *heap);
 OM_INTERNAL size_t tr_current(tr_state *g);
 OM_INTERNAL size_t tr_peak(tr_state *g);
 OM_INTERNAL void tr_reset_peak(tr_state *g);

@@ -27,7 +27,7 @@
  * and no lock, from the thread's hp_ids_local, which this file fills:
  *
  *     om_new ...    -> heap id lane: key = the site (or return address);
- *                      the thread's cache[key, heap] -> id; the thread's
+ *                      the thread's cache[key] -> id (of one heap); its
  *                      counts (counts.c); the id into the pool's array
  *     release       -> heap id lane: the id read back; the thread's counts
  *
@@ -153,40 +153,89 @@ static void filter_remove(uintptr_t addr)
 }
 
 /* ---- the hooks ------------------------------------------------------------------ */
-/* Each thread's last one-frame tracebacks, direct-mapped by frame word and
- * heap (the heap's hp_ids_local cache: its key is the word without the
- * site bit): a site seen lately maps to its traceback id with one compare,
- * no hash of the frames, no scan of the domains and no probe of the
- * index.  Written under the tracer's lock, only while nframe is 1;
- * `epoch` is the tracer's epoch + 1 when the entries were made, so that a
- * new thread's zeroed cache, or one from before a clear, never matches.
- * The heap's id lanes read it with no lock, only while the thread owns the
- * counts: ownership is taken under the lock after the cache was checked
- * (site_cache_fresh) and lost at every clear. */
+/* Each thread's last one-frame tracebacks, direct-mapped by frame word
+ * (the heap's hp_ids_local cache: its key is the word without the site
+ * bit; all its entries are of one heap, c->heap): a site seen lately maps
+ * to its traceback id with one compare, no hash of the frames, no scan of
+ * the domains and no probe of the index.  Written under the tracer's
+ * lock, only while nframe is 1; `epoch` is the tracer's epoch + 1 when the
+ * entries were made, so that a new thread's zeroed cache, or one from
+ * before a clear, never matches.  The heap's id lanes read it with no
+ * lock, only while the thread owns the counts (its `lane`, counts.c, is
+ * then the cache's heap): ownership is taken under the lock after the
+ * cache was checked (site_cache_fresh) and lost at every clear. */
 static inline void site_cache_fresh(tr_state *g)
 {
     hp_ids_local *c = &hp_ids_me;
     if (c->epoch != g->epoch + 1) {
         memset(c->cache, 0, sizeof c->cache);
+        tr_counts_cache_of(c, NULL);
         c->epoch = g->epoch + 1;
     }
 }
 
+/* The cache's entries are of one heap at a time (the lane compares the
+ * heap once, not per entry): another heap's site empties it. */
+static inline void site_cache_for(tr_state *g, const void *heap)
+{
+    hp_ids_local *c = &hp_ids_me;
+    site_cache_fresh(g);
+    if (c->heap != heap) {
+        memset(c->cache, 0, sizeof c->cache);
+        tr_counts_cache_of(c, heap);
+    }
+}
+
+/* The hook path's own cache of one-frame tracebacks, keyed by frame word
+ * and heap, for the blocks reported to on_alloc (the global heap's, and
+ * private heaps' blocks without an id), so that they never disturb the
+ * lanes' cache of one heap.  Tagged with the tracer's epoch + 1 like it. */
+static OM_THREAD_LOCAL struct hook_site {
+    uintptr_t key;
+    const void *heap;
+    uint32_t id;
+} hook_sites[HP_IDS_CACHE];
+static OM_THREAD_LOCAL uint64_t hook_sites_epoch;
+
+static inline struct hook_site *hook_site_of(tr_state *g, uintptr_t key, const void *heap)
+{
+    if (hook_sites_epoch != g->epoch + 1) {
+        memset(hook_sites, 0, sizeof hook_sites);
+        hook_sites_epoch = g->epoch + 1;
+    }
+    struct hook_site *e = &hook_sites[hp_ids_cache_slot(key)];
+    if (e->heap != heap) {
+        e->heap = heap;
+        e->key = 0;
+    }
+    return e;
+}
+
+/* The traceback id of frames for a block of heap; lane: the id hooks'
+ * (their cache is the one the heap's lanes read). */
 static inline uint32_t intern(tr_state *g, const void *heap, const uintptr_t *frames, unsigned n,
-                              unsigned total)
+                              unsigned total, bool lane)
 {
     if (n != 1 || total != 1 || g->nframe != 1) /* deeper stacks: a hash of all their frames */
         return tr_tbs_intern(&g->tbs, tr_domain_of_heap(heap), frames, n, total);
-    site_cache_fresh(g);
-    uintptr_t key = frames[0] & ~TR_FRAME_SITE;
-    struct hp_ids_entry *e = &hp_ids_me.cache[hp_ids_cache_slot(key, heap)];
-    if (e->key == key && e->heap == heap && key)
-        return e->id - 1;
+    uintptr_t key = frames[0] & ~TR_FRAME_SITE, *ekey;
+    uint32_t *eid;
+    if (lane) {
+        site_cache_for(g, heap);
+        struct hp_ids_entry *e = &hp_ids_me.cache[hp_ids_cache_slot(key)];
+        ekey = &e->key;
+        eid = &e->id;
+    } else {
+        struct hook_site *e = hook_site_of(g, key, heap);
+        ekey = &e->key;
+        eid = &e->id;
+    }
+    if (*ekey == key && key)
+        return *eid - 1;
     uint32_t tb = tr_tbs_intern(&g->tbs, tr_domain_of_heap(heap), frames, n, total);
     if (tb != TR_NO_TB) {
-        e->key = key;
-        e->heap = heap;
-        e->id = tb + 1;
+        *ekey = key;
+        *eid = tb + 1;
     }
     return tb;
 }
@@ -239,7 +288,7 @@ static inline __attribute__((always_inline)) void record(tr_state *g, uintptr_t 
                                                          const void *heap, const uintptr_t *frames,
                                                          unsigned n, unsigned total, bool exact)
 {
-    uint32_t tb = intern(g, heap, frames, n, total);
+    uint32_t tb = intern(g, heap, frames, n, total, false);
     size_t replaced;
     if (tb == TR_NO_TB || insert(g, addr, size, tb, exact, &replaced) != 0) {
         g->lost++;
@@ -346,7 +395,7 @@ static OM_NOINLINE void *id_alloc_locked(void *block, uint32_t *slot, size_t siz
     tr_lock(g);
     if (OM_LIKELY(g->tracing)) {
         site_cache_fresh(g); /* before ownership: the heap reads it with no lock */
-        uint32_t tb = intern(g, heap, frames, n, total);
+        uint32_t tb = intern(g, heap, frames, n, total, true);
         if (tb != TR_NO_TB) {
             count_alloc(g, tb, size);
             tr_count(g, tr_thread_get(g), (int64_t)size, 1, 1, true);

@@ -92,6 +92,51 @@ static void objects_are_traced_by_their_ids(void **state)
     om_runtime_free(rt);
 }
 
+/* The site cache holds one heap's entries at a time: two runtimes (so
+ * two heaps, two domains) allocating at the same site in turn each get
+ * their own heap's traceback, never the other's cached one; the counts
+ * (traces = allocations - frees) stay exact through the switches; and
+ * the lane is open for the heap the thread used last, also after a traced
+ * om_malloc (which the hook path counts with a cache of its own). */
+static void two_heaps_share_one_site(void **state)
+{
+    (void)state;
+    enum { N = 400 };
+    om_runtime *rt[2] = {om_runtime_new(NULL), om_runtime_new(NULL)};
+    om_object *v[N];
+    assert_int_equal(om_trace_start(1), 0);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < N; i++)
+            v[i] = om_new(rt[(i / 3) & 1], &node_type); /* runs of three a heap */
+        assert_int_equal(traced_now(), N * sizeof(node));
+        om_trace_tracer_stats st;
+        om_trace_get_tracer_stats(&st);
+        assert_int_equal(st.traces, N);
+        assert_int_equal(st.sampled, (round + 1) * N + round); /* and one om_malloc a round */
+        for (int i = 0; i < N; i++) {
+            om_trace_traceback *tb = om_trace_get_object_traceback(v[i]);
+            assert_non_null(tb);
+            assert_int_equal(tb->domain, om_trace_domain_of(v[i]));
+            om_trace_traceback_free(tb);
+        }
+        assert_ptr_equal(HP_LOAD(&hp_ids_me.lane), hp_ids_me.heap);
+        assert_ptr_equal(hp_ids_me.heap, hp_heap_of(v[N - 1]));
+        assert_int_not_equal(om_trace_domain_of(v[0]), om_trace_domain_of(v[3]));
+        void *raw = om_malloc(40); /* the hook path's own cache: the lane stays */
+        assert_ptr_equal(HP_LOAD(&hp_ids_me.lane), hp_heap_of(v[N - 1]));
+        om_free(raw);
+        for (int i = 0; i < N; i++)
+            om_decref(v[i]);
+        assert_int_equal(traced_now(), 0);
+        om_trace_get_tracer_stats(&st);
+        assert_int_equal(st.traces, 0);
+    }
+    assert_int_equal(om_trace_stop(), 0);
+    assert_null(HP_LOAD(&hp_ids_me.lane)); /* no owner once stopped */
+    om_runtime_free(rt[0]);
+    om_runtime_free(rt[1]);
+}
+
 /* The peak is the highest sum, through frees and reallocations, and
  * reset_peak starts it again from the current level. */
 static void the_peak_follows_every_count(void **state)
@@ -318,6 +363,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(objects_are_traced_by_their_ids, stop_tracing),
+        cmocka_unit_test_teardown(two_heaps_share_one_site, stop_tracing),
         cmocka_unit_test_teardown(the_peak_follows_every_count, stop_tracing),
         cmocka_unit_test_teardown(blocks_from_before_have_no_id, stop_tracing),
         cmocka_unit_test_teardown(a_heap_deleted_with_traced_blocks, stop_tracing),
