@@ -173,9 +173,9 @@ typedef struct pl_unwind {
     uint32_t rules_used;
     int prev_n;         /* frames in prev */
     bool prev_complete; /* prev reaches the outermost frame (not cut at max) */
-    /* statistics: captures, captures that reused outer frames, rules learned
-     * (one libunwind step each), whole walks by libunwind */
-    uint64_t walks, reused, learned, slow_walks;
+    /* statistics (for a debugger; the common capture counts nothing): rules
+     * learned (one libunwind step each), whole walks by libunwind */
+    uint64_t learned, slow_walks;
     pl_frame prev[PL_FRAMES_CAP];
     pl_rule rules[PL_RULE_SLOTS];
 } pl_unwind;

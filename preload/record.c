@@ -132,6 +132,11 @@ static uint64_t next_memory_us;
 static char base_path[1024];
 static long opt_sample, opt_unwinder, opt_depth, opt_interval_us;
 static int reopen_pending; /* a forked child opens its capture at its first event */
+/* cap_generation while the capture has one thread, the ticker runs and
+ * nothing is sampled, else 0 (generations start at 1): the common event
+ * tests those three with one load and one compare against its thread's
+ * generation (see set_lone). */
+static uint32_t lone_generation;
 static pthread_key_t thread_key;
 static OM_THREAD_LOCAL pl_thread *self;
 static OM_THREAD_LOCAL int busy;
@@ -292,6 +297,20 @@ static OM_NOINLINE uint64_t event_now_exact(pl_thread *t, uint64_t coarse)
     return now;
 }
 
+/* lone_generation: set when the ticker starts (coarse_or_start), cleared when
+ * a second thread joins (reset_thread) and by a fork.  Both sides store and
+ * then read the other's word in one total order (seq_cst), so a second
+ * thread that joins while the ticker starts always leaves it cleared. */
+static void set_lone(void)
+{
+    if (opt_sample > 0 || !__atomic_load_n(&pl_ticker_on, __ATOMIC_SEQ_CST))
+        return;
+    __atomic_store_n(&lone_generation, __atomic_load_n(&cap_generation, __ATOMIC_SEQ_CST),
+                     __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&next_thread_index, __ATOMIC_SEQ_CST) > 1)
+        __atomic_store_n(&lone_generation, 0, __ATOMIC_SEQ_CST);
+}
+
 /* "Has time moved?" without the ticker: the coarse clock, counting the
  * thread's events towards starting the ticker. */
 static OM_NOINLINE uint64_t coarse_or_start(pl_thread *t)
@@ -299,6 +318,7 @@ static OM_NOINLINE uint64_t coarse_or_start(pl_thread *t)
     if (++t->events >= PL_TICKER_AFTER) {
         t->events = 0;
         pl_ticker_start();
+        set_lone();
         if (__atomic_load_n(&pl_ticker_on, __ATOMIC_RELAXED))
             return (uint64_t)-1; /* not a tick: the next event reads anew */
     }
@@ -308,11 +328,15 @@ static OM_NOINLINE uint64_t coarse_or_start(pl_thread *t)
 /* The time of an event of thread t (see above). */
 static inline uint64_t event_now(pl_thread *t)
 {
-    if (OM_UNLIKELY(__atomic_load_n(&next_thread_index, __ATOMIC_RELAXED) > 1))
+    uint64_t coarse;
+    if (OM_LIKELY(t->generation == __atomic_load_n(&lone_generation, __ATOMIC_RELAXED)))
+        coarse = __atomic_load_n(&pl_tick, __ATOMIC_RELAXED);
+    else if (__atomic_load_n(&next_thread_index, __ATOMIC_RELAXED) > 1)
         return pl_now_us();
-    uint64_t coarse = OM_LIKELY(__atomic_load_n(&pl_ticker_on, __ATOMIC_RELAXED))
-                          ? __atomic_load_n(&pl_tick, __ATOMIC_RELAXED)
-                          : coarse_or_start(t);
+    else
+        coarse = __atomic_load_n(&pl_ticker_on, __ATOMIC_RELAXED)
+                     ? __atomic_load_n(&pl_tick, __ATOMIC_RELAXED)
+                     : coarse_or_start(t);
     if (OM_LIKELY(t->clock_left && coarse == t->clock_coarse)) {
         t->clock_left--;
         return t->clock_us;
@@ -440,7 +464,9 @@ static void record_thread(pl_thread *t)
 static void reset_thread(pl_thread *t)
 {
     t->generation = __atomic_load_n(&cap_generation, __ATOMIC_ACQUIRE);
-    t->index = __atomic_fetch_add(&next_thread_index, 1, __ATOMIC_RELAXED);
+    t->index = __atomic_fetch_add(&next_thread_index, 1, __ATOMIC_SEQ_CST);
+    if (t->index > 0) /* a second thread: times are read at every event */
+        __atomic_store_n(&lone_generation, 0, __ATOMIC_SEQ_CST);
     t->len = 0;
     t->last_tick = 0; /* a forked child's clock starts again */
     t->clock_us = t->clock_left = 0;
@@ -626,11 +652,9 @@ out:
 void pl_on_free(void *p)
 {
     pl_thread *t = self;
-    if (OM_UNLIKELY(busy || !t ||
-                    t->generation != __atomic_load_n(&cap_generation, __ATOMIC_RELAXED) ||
-                    opt_sample > 0 || __atomic_load_n(&next_thread_index, __ATOMIC_RELAXED) > 1 ||
-                    !__atomic_load_n(&pl_ticker_on, __ATOMIC_RELAXED) || !t->clock_left ||
-                    __atomic_load_n(&pl_tick, __ATOMIC_RELAXED) != t->clock_coarse)) {
+    if (OM_UNLIKELY(
+            busy || !t || t->generation != __atomic_load_n(&lone_generation, __ATOMIC_RELAXED) ||
+            !t->clock_left || __atomic_load_n(&pl_tick, __ATOMIC_RELAXED) != t->clock_coarse)) {
         free_event(p);
         return;
     }
@@ -763,6 +787,7 @@ static void after_fork_child(void)
     sampled_count = 0;
     next_thread_index = 0;
     next_memory_us = 0;
+    lone_generation = 0; /* no ticker in the child until it starts one */
     pl_clock_start();
     pl_ticker_forget();
     reopen_pending = 1;
