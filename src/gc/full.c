@@ -484,7 +484,10 @@ static void collect_unmarked(full *f, gc_vec *u, gc_survey *s, bool compact)
     gc_table *t = f->t;
     uint32_t *refs = f->refs;
     size_t w = 0;
-    for (size_t i = 0; i < t->len; i++) {
+    gc_survey found = *s; /* locals: kept in registers, not written back each time */
+    om_object **items = u->items;
+    size_t nu = u->len, len = t->len;
+    for (size_t i = 0; i < len; i++) {
         om_object **slot = gc_slot(t, i);
         om_object *o = *slot;
         if (!o)
@@ -500,9 +503,11 @@ static void collect_unmarked(full *f, gc_vec *u, gc_survey *s, bool compact)
         }
         *slot = NULL;
         o->ob_gc = (o->ob_gc & ((1u << OM_GC_SCRATCH_SHIFT) - 1) & ~GC_WATCHED) | GC_COLLECTING;
-        gc_hold(o, s);
-        u->items[u->len++] = o;
+        gc_hold(o, &found);
+        items[nu++] = o;
     }
+    *s = found;
+    u->len = nu;
     if (compact) {
         t->len = w;
         t->tombstones = 0;

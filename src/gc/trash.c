@@ -329,9 +329,10 @@ static bool detach_items(const gc_layouts *lay, om_object *o)
     return true;
 }
 
-static void clear_member(gc_state *st, const gc_layouts *lay, om_object *o)
+/* print: OM_GC_DEBUG_COLLECTABLE, read once a block. */
+static void clear_member(const gc_layouts *lay, om_object *o, bool print)
 {
-    if (st->debug & OM_GC_DEBUG_COLLECTABLE)
+    if (print)
         print_object("collectable", o);
     if (!detach_items(lay, o) && o->ob_type->clear)
         o->ob_type->clear(o);
@@ -370,14 +371,16 @@ static void release_member(gc_state *st, om_object *o)
 /* Clears, then releases, what budget allows of the block at p->pos. */
 static size_t block_step(gc_state *st, gc_vec *g, gc_free_pos *p, size_t budget)
 {
-    size_t first = p->pos / (2 * GC_FREE_BLOCK) * GC_FREE_BLOCK, done = 0;
+    size_t first = p->pos / (2 * GC_FREE_BLOCK) * GC_FREE_BLOCK;
     size_t m = g->len - first < GC_FREE_BLOCK ? g->len - first : GC_FREE_BLOCK;
-    size_t r = p->pos - 2 * first;
+    size_t r = p->pos - 2 * first, r0 = r;
     om_object **block = g->items + first;
     const gc_layouts lay = st->layouts;
-    for (; r < m && done < budget; r++, done++)
-        clear_member(st, &lay, block[r]);
-    for (; r < 2 * m && done < budget; r++, done++) {
+    bool print = (st->debug & OM_GC_DEBUG_COLLECTABLE) != 0;
+    size_t end = budget < 2 * m - r ? r + budget : 2 * m; /* one bound a loop */
+    for (size_t stop = end < m ? end : m; r < stop; r++)
+        clear_member(&lay, block[r], print);
+    for (; r < end; r++) {
         om_object *o = block[r - m];
         if (o->ob_refcnt > 1)
             g->items[p->kept++] = o; /* a later block may still refer to it */
@@ -385,7 +388,7 @@ static size_t block_step(gc_state *st, gc_vec *g, gc_free_pos *p, size_t budget)
             release_last(st, &lay, o);
     }
     p->pos = 2 * first + r;
-    return done;
+    return end - r0;
 }
 
 int gc_free_step(gc_state *st, gc_vec *g, gc_free_pos *p, size_t budget)

@@ -48,6 +48,31 @@ static void dict_containing_itself(void **state)
     assert_int_equal(full(), 1);
 }
 
+/* Lists in cycles are freed in bulk, straight back to the heap: the free
+ * lists do not fill up with collected garbage, and every one is counted as
+ * released.  A young collection (a full one empties the free lists anyway). */
+static void collected_lists_skip_the_free_lists(void **state)
+{
+    (void)state;
+    enum { PAIRS = 40 };
+    om_object *keep[2 * PAIRS];
+    for (int i = 0; i < 2 * PAIRS; i++) /* fresh lists: none from a free list */
+        keep[i] = om_list_new(rt);
+    for (int i = 0; i < PAIRS; i++) {
+        assert_int_equal(om_list_append(keep[2 * i], keep[2 * i + 1]), 0);
+        assert_int_equal(om_list_append(keep[2 * i + 1], keep[2 * i]), 0);
+    }
+    om_runtime_stats before, after;
+    om_runtime_get_stats(rt, &before);
+    for (int i = 0; i < 2 * PAIRS; i++)
+        om_decref(keep[i]);
+    assert_int_equal(om_gc_collect(rt, 0), 2 * PAIRS);
+    om_runtime_get_stats(rt, &after);
+    assert_int_equal(after.freelist_blocks, before.freelist_blocks);
+    assert_int_equal(after.released - before.released, 2 * PAIRS);
+    assert_int_equal(before.objects - after.objects, 2 * PAIRS);
+}
+
 OM_RECORD_TYPE(pair_type, "Pair", "left", "right");
 
 static void set_and_tuple_in_a_cycle(void **state)
@@ -231,6 +256,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(list_containing_itself, setup, teardown),
         cmocka_unit_test_setup_teardown(dict_containing_itself, setup, teardown),
+        cmocka_unit_test_setup_teardown(collected_lists_skip_the_free_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(set_and_tuple_in_a_cycle, setup, teardown),
         cmocka_unit_test_setup_teardown(instance_cycle_through_its_dict, setup, teardown),
         cmocka_unit_test_setup_teardown(record_cycle_and_user_nodes, setup, teardown),
