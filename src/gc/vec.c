@@ -2,6 +2,9 @@
  * gc/vec.c: growable arrays of object pointers for the collector's work
  * lists (candidates, mark stacks, the garbage list).
  *
+ * And arrays of 32-bit indices (gc_ivec) for a full collection's counts
+ * and edges (gc/full.c).
+ *
  * They come from the raw heap (om_malloc), never from the runtime's object
  * heap, so a heap walk never meets them.  Growth doubles, so pushing n
  * pointers costs O(n) in total; a collection reserves its mark stack up
@@ -12,23 +15,33 @@
 
 #include "gc/state.h"
 
+/* Grows *items (of *cap entries of `size` bytes) to hold cap entries;
+ * `what` names the array in the error message. */
+static int reserve(void **items, size_t *have, size_t cap, size_t size, const char *what)
+{
+    if (cap <= *have)
+        return 0;
+    if (cap > SIZE_MAX / size) {
+        errno = ENOMEM;
+        om_set_error("gc: %s of %zu entries is too large", what, cap);
+        return -1;
+    }
+    void *grown = om_realloc(*items, cap * size);
+    if (!grown) {
+        om_set_error("gc: out of memory for a %s of %zu entries", what, cap);
+        return -1;
+    }
+    *items = grown;
+    *have = cap;
+    return 0;
+}
+
 int gc_vec_reserve(gc_vec *v, size_t cap)
 {
-    if (cap <= v->cap)
-        return 0;
-    if (cap > SIZE_MAX / sizeof(om_object *)) {
-        errno = ENOMEM;
-        om_set_error("gc: work list of %zu entries is too large", cap);
-        return -1;
-    }
-    om_object **items = om_realloc(v->items, cap * sizeof(om_object *));
-    if (!items) {
-        om_set_error("gc: out of memory for a work list of %zu entries", cap);
-        return -1;
-    }
+    void *items = v->items;
+    int rc = reserve(&items, &v->cap, cap, sizeof(om_object *), "work list");
     v->items = items;
-    v->cap = cap;
-    return 0;
+    return rc;
 }
 
 void gc_vec_free(gc_vec *v)
@@ -40,21 +53,10 @@ void gc_vec_free(gc_vec *v)
 
 int gc_ivec_reserve(gc_ivec *v, size_t cap)
 {
-    if (cap <= v->cap)
-        return 0;
-    if (cap > SIZE_MAX / sizeof(uint32_t)) {
-        errno = ENOMEM;
-        om_set_error("gc: work array of %zu entries is too large", cap);
-        return -1;
-    }
-    uint32_t *items = om_realloc(v->items, cap * sizeof(uint32_t));
-    if (!items) {
-        om_set_error("gc: out of memory for a work array of %zu entries", cap);
-        return -1;
-    }
+    void *items = v->items;
+    int rc = reserve(&items, &v->cap, cap, sizeof(uint32_t), "work array");
     v->items = items;
-    v->cap = cap;
-    return 0;
+    return rc;
 }
 
 void gc_ivec_free(gc_ivec *v)

@@ -55,27 +55,24 @@ OM_INTERNAL void hp_heap_free_slow(hp_heap *h, void *p);
  * in one line and aborts). */
 OM_INTERNAL OM_NOINLINE void hp_free_lane(hp_pool *pool, void *block);
 
-/* A block of `size` bytes from the current pool of its class, or NULL (also
- * when the sampling countdown would fall below floor).  exact: h is a private
- * heap (its pools keep their bitmaps). */
-static inline __attribute__((always_inline)) void *hp_pop_below(hp_heap *h, size_t size, bool exact,
-                                                                int64_t floor)
+/* The class of a small or medium request in *cls; false for size 0 and
+ * above the medium classes (the inline paths leave those to a call). */
+static inline __attribute__((always_inline)) bool hp_fast_class(size_t size, size_t *cls)
 {
-    size_t cls = (size - 1) >> 4; /* small classes; size 0 wraps and takes the call */
-    if (OM_UNLIKELY(cls >= HP_SMALL_MAX / 16)) {
+    size_t c = (size - 1) >> 4; /* small classes; size 0 wraps and takes the call */
+    if (OM_UNLIKELY(c >= HP_SMALL_MAX / 16)) {
         if (size - 1 >= HP_MEDIUM_MAX)
-            return NULL;
-        cls = hp_class_of(size);
+            return false;
+        c = hp_class_of(size);
     }
-    hp_pool *p = h->cur[HP_KIND_PLAIN][cls];
-    hp_block *b = p->free;
-    if (OM_UNLIKELY(!b))
-        return NULL;
-    /* sampling (see hp_hooks), and any mode (its bits exceed any countdown) */
-    int64_t left = h->sample_left - (int64_t)size;
-    if (OM_UNLIKELY(left < floor))
-        return NULL;
-    h->sample_left = left;
+    *cls = c;
+    return true;
+}
+
+/* Hands out b, the head of p's free list (p of class cls, in heap h). */
+static inline __attribute__((always_inline)) void *hp_take(hp_heap *h, hp_pool *p, hp_block *b,
+                                                           size_t cls, bool exact)
+{
     p->free = (hp_block *)b->next;
     p->above++; /* live count, biased by the wake level (heap/core.h) */
     if (exact) {
@@ -87,6 +84,27 @@ static inline __attribute__((always_inline)) void *hp_pop_below(hp_heap *h, size
     }
     HP_COUNT(&h->count.allocs[cls]);
     return b;
+}
+
+/* A block of `size` bytes from the current pool of its class, or NULL (also
+ * when the sampling countdown would fall below floor).  exact: h is a private
+ * heap (its pools keep their bitmaps). */
+static inline __attribute__((always_inline)) void *hp_pop_below(hp_heap *h, size_t size, bool exact,
+                                                                int64_t floor)
+{
+    size_t cls;
+    if (OM_UNLIKELY(!hp_fast_class(size, &cls)))
+        return NULL;
+    hp_pool *p = h->cur[HP_KIND_PLAIN][cls];
+    hp_block *b = p->free;
+    if (OM_UNLIKELY(!b))
+        return NULL;
+    /* sampling (see hp_hooks), and any mode (its bits exceed any countdown) */
+    int64_t left = h->sample_left - (int64_t)size;
+    if (OM_UNLIKELY(left < floor))
+        return NULL;
+    h->sample_left = left;
+    return hp_take(h, p, b, cls, exact);
 }
 
 /* The pop of every inline path: any mode (its bits exceed any countdown)
@@ -104,23 +122,15 @@ static inline __attribute__((always_inline)) void *hp_pop_unsampled(hp_heap *h, 
                                                                     uint64_t ignore)
 {
     if (OM_UNLIKELY((HP_LOAD(&hp_mode) & ~ignore) != 0))
-        return NULL;              /* first: a caller that records leaves at once */
-    size_t cls = (size - 1) >> 4; /* as hp_pop_below */
-    if (OM_UNLIKELY(cls >= HP_SMALL_MAX / 16)) {
-        if (size - 1 >= HP_MEDIUM_MAX)
-            return NULL;
-        cls = hp_class_of(size);
-    }
+        return NULL; /* first: a caller that records leaves at once */
+    size_t cls;
+    if (OM_UNLIKELY(!hp_fast_class(size, &cls)))
+        return NULL;
     hp_pool *p = h->cur[HP_KIND_PLAIN][cls];
     hp_block *b = p->free;
     if (OM_UNLIKELY(!b))
         return NULL;
-    p->free = (hp_block *)b->next;
-    p->above++; /* live count, biased by the wake level (heap/core.h) */
-    if (OM_UNLIKELY((uintptr_t)b >= p->top))
-        p->top = (uintptr_t)b + 1;
-    HP_COUNT(&h->count.allocs[cls]);
-    return b;
+    return hp_take(h, p, b, cls, false);
 }
 
 /* Is block (inside p's first slot) a block start below the watermark of

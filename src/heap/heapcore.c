@@ -91,16 +91,38 @@ static hp_pool_list *list_of(hp_heap *h, hp_pool *p)
 
 /* ---- dirty pools (private heaps) ------------------------------------------------ */
 
+/* The dirty list of a private heap and the sparse queue of a thread heap
+ * share the descriptor's side links (dirty_next / dirty_prev): a pool is on
+ * at most one, marked by its flag. */
+static void side_push(hp_pool **head, hp_pool *p, uint8_t flag)
+{
+    p->flags |= flag;
+    p->dirty_prev = NULL;
+    p->dirty_next = *head;
+    if (*head)
+        (*head)->dirty_prev = p;
+    *head = p;
+}
+
+static void side_unlink(hp_pool **head, hp_pool *p, uint8_t flag)
+{
+    if (!(p->flags & flag))
+        return;
+    if (p->dirty_prev)
+        p->dirty_prev->dirty_next = p->dirty_next;
+    else
+        *head = p->dirty_next;
+    if (p->dirty_next)
+        p->dirty_next->dirty_prev = p->dirty_prev;
+    p->dirty_next = p->dirty_prev = NULL;
+    p->flags &= (uint8_t)~flag;
+}
+
 static void mark_dirty(hp_heap *h, hp_pool *p)
 {
     if (!h->is_private || (p->flags & HP_POOL_DIRTY))
         return;
-    p->flags |= HP_POOL_DIRTY;
-    p->dirty_prev = NULL;
-    p->dirty_next = h->dirty;
-    if (h->dirty)
-        h->dirty->dirty_prev = p;
-    h->dirty = p;
+    side_push(&h->dirty, p, HP_POOL_DIRTY);
 }
 
 void hp_heap_touch_slow(hp_heap *h, void *p)
@@ -113,16 +135,7 @@ void hp_heap_touch_slow(hp_heap *h, void *p)
 
 static void unmark_dirty(hp_heap *h, hp_pool *p)
 {
-    if (!(p->flags & HP_POOL_DIRTY))
-        return;
-    if (p->dirty_prev)
-        p->dirty_prev->dirty_next = p->dirty_next;
-    else
-        h->dirty = p->dirty_next;
-    if (p->dirty_next)
-        p->dirty_next->dirty_prev = p->dirty_prev;
-    p->dirty_next = p->dirty_prev = NULL;
-    p->flags &= (uint8_t)~HP_POOL_DIRTY;
+    side_unlink(&h->dirty, p, HP_POOL_DIRTY);
 }
 
 /* ---- pools freed into during a walk ------------------------------------------------
@@ -175,16 +188,7 @@ static void note_swept(hp_heap *h, hp_pool *p)
 
 static void sparse_remove(hp_heap *h, hp_pool *p)
 {
-    if (!(p->flags & HP_POOL_SPARSE))
-        return;
-    if (p->dirty_prev)
-        p->dirty_prev->dirty_next = p->dirty_next;
-    else
-        h->sparse = p->dirty_next;
-    if (p->dirty_next)
-        p->dirty_next->dirty_prev = p->dirty_prev;
-    p->dirty_next = p->dirty_prev = NULL;
-    p->flags &= (uint8_t)~HP_POOL_SPARSE;
+    side_unlink(&h->sparse, p, HP_POOL_SPARSE);
 }
 
 static void sparse_clear(hp_heap *h)
@@ -229,13 +233,8 @@ static void sparse_purge(hp_heap *h)
 static void sparse_add(hp_heap *h, hp_pool *p, size_t bytes)
 {
     if (!(p->flags & HP_POOL_SPARSE)) {
-        p->flags |= HP_POOL_SPARSE;
         p->queued_at = h->sparse_batches;
-        p->dirty_prev = NULL;
-        p->dirty_next = h->sparse;
-        if (h->sparse)
-            h->sparse->dirty_prev = p;
-        h->sparse = p;
+        side_push(&h->sparse, p, HP_POOL_SPARSE);
     }
     h->sparse_bytes += bytes;
     if (h->sparse_bytes >= SPARSE_BATCH)

@@ -278,12 +278,26 @@ init_granules(om_runtime *rt, om_object *o, const om_type *type, size_t size, ui
     return o;
 }
 
+/* alloc_plain's pop missed (an empty pool, a sample due, a mode of the
+ * heap such as the tracer's ids): straight to the heap's slow path, which a
+ * second pop would only reach after missing the same way.  Everything
+ * alloc_general would check, the caller already has. */
+static OM_NOINLINE om_object *alloc_missed(om_runtime *rt, const om_type *type, size_t size,
+                                           uint32_t gc)
+{
+    om_object *o = hp_alloc_slow(rt->heap, size);
+    if (OM_UNLIKELY(!o))
+        return out_of_memory(type, size);
+    init_object(rt, o, type, size, gc);
+    return o;
+}
+
 static inline __attribute__((always_inline)) om_object *
 alloc_plain(om_runtime *rt, const om_type *type, size_t size, uint32_t gc)
 {
     om_object *o = hp_heap_try_alloc(rt->heap, size);
     if (OM_UNLIKELY(!o))
-        return alloc_general(rt, type, size);
+        return alloc_missed(rt, type, size, gc);
     return init_granules(rt, o, type, size, gc);
 }
 
