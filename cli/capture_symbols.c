@@ -130,7 +130,7 @@ static void resolve(cap_symbols *s, resolved *r)
 {
     om_dwarf_frame f;
     om_dwarf_lookup(s->dwarf, r->ip - 1, &f);
-    char *readable = om_demangle(f.function);
+    char *readable = om_readable_symbol(f.function);
     r->function = readable ? readable : strdup(f.function ? f.function : "?");
     if (f.file) {
         char buf[512];

@@ -8,7 +8,8 @@
  *               name) and DWARF line tables, separate debug files too;
  *   fallback    dladdr: the function when exported, the object file, line 0;
  *               also for modules loaded after the first use;
- *   C++ names   demangled once each and kept in a small table keyed by the
+ *   C++ names   demangled (and symbol versions cut, "@@GLIBC_2.34") once
+ *               each and kept in a small table keyed by the
  *               symbol's own string, so every name handed out lives as long
  *               as the process, like the session's strings.
  *
@@ -18,6 +19,7 @@
  */
 #include <dlfcn.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "trace/trace.h"
 #include "util/native_symbols.h"
@@ -65,8 +67,8 @@ static bool grow_names(void)
     return true;
 }
 
-/* The readable name of a mangled symbol, demangled once; the symbol itself
- * when it does not demangle.  Called under lock. */
+/* The readable name of a mangled or versioned symbol, made once; the symbol
+ * itself when it reads well already.  Called under lock. */
 static const char *readable_name(const char *symbol)
 {
     if ((names.used + 1) * 2 > names.mask + 1 && !grow_names())
@@ -76,7 +78,7 @@ static const char *readable_name(const char *symbol)
         i = (i + 1) & names.mask;
     if (!names.mangled[i]) {
         names.mangled[i] = symbol;
-        names.readable[i] = om_demangle(symbol);
+        names.readable[i] = om_readable_symbol(symbol);
         names.used++;
     }
     return names.readable[i] ? names.readable[i] : symbol;
@@ -116,7 +118,7 @@ void tr_symbolize(uintptr_t address, const char **file, const char **func, unsig
             *func = info.dli_sname;
     }
     from_libdw(address - 1, file, func, lineno);
-    if ((*func)[0] == '_' && (*func)[1] == 'Z') {
+    if (((*func)[0] == '_' && (*func)[1] == 'Z') || strchr(*func, '@')) {
         pthread_mutex_lock(&lock);
         *func = readable_name(*func);
         pthread_mutex_unlock(&lock);

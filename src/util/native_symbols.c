@@ -18,7 +18,8 @@
  *                 Itanium C++ ABI names it), found in the process when a
  *                 C++ program has the runtime loaded, otherwise dlopen'ed
  *                 from libstdc++.so.6 once a mangled name ("_Z...") shows
- *                 up; a C program never loads it.
+ *                 up; a C program never loads it; an ELF symbol version
+ *                 ("@@GLIBC_2.34") is cut from the name.
  *
  * Without libdw there is no session (callers fall back to dladdr or to
  * module+offset); without a C++ runtime names stay mangled.
@@ -27,6 +28,7 @@
 #include <elfutils/libdwfl.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "util/native_symbols.h"
@@ -164,9 +166,10 @@ static void find_demangler(void)
         *(void **)&demangler = dlsym(lib, "__cxa_demangle");
 }
 
-char *om_demangle(const char *symbol)
+/* symbol demangled, or NULL */
+static char *demangle(const char *symbol)
 {
-    if (!symbol || symbol[0] != '_' || symbol[1] != 'Z')
+    if (symbol[0] != '_' || symbol[1] != 'Z')
         return NULL;
     pthread_once(&demangler_once, find_demangler);
     if (!demangler)
@@ -178,4 +181,20 @@ char *om_demangle(const char *symbol)
         return NULL;
     }
     return readable;
+}
+
+char *om_readable_symbol(const char *symbol)
+{
+    if (!symbol)
+        return NULL;
+    size_t len = strcspn(symbol, "@"); /* "name@VERSION" or "name@@VERSION" */
+    if (!symbol[len])
+        return demangle(symbol);
+    char *bare = strndup(symbol, len);
+    char *readable = bare ? demangle(bare) : NULL;
+    if (readable) {
+        free(bare);
+        return readable;
+    }
+    return bare;
 }

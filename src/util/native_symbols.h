@@ -35,9 +35,11 @@ typedef struct om_dwarf_frame {
  * strings live as long as the session. */
 OM_INTERNAL bool om_dwarf_lookup(om_dwarf *d, uintptr_t pc, om_dwarf_frame *out);
 
-/* The readable form of a C++ symbol ("_ZN3foo3barEv" -> "foo::bar()"),
- * malloc'd; NULL when the name is not a mangled C++ name or no demangler
- * (the C++ runtime's) can be loaded.  Safe to call from any thread. */
-OM_INTERNAL char *om_demangle(const char *symbol);
+/* The readable form of a symbol, malloc'd: a C++ name demangled
+ * ("_ZN3foo3barEv" -> "foo::bar()", when the C++ runtime's demangler can be
+ * loaded) and an ELF symbol version cut ("memcpy@@GLIBC_2.14" -> "memcpy");
+ * NULL when the symbol reads well as it is (or is NULL).  Safe to call from
+ * any thread. */
+OM_INTERNAL char *om_readable_symbol(const char *symbol);
 
 #endif

@@ -2,7 +2,8 @@
  * tests/util/test_native_symbols.c: the shared libdwfl sessions and the C++
  * demangler (util/native_symbols.c): names of this test's own functions,
  * static ones included, with their source file and line; sessions over maps
- * text; demangling of C++ names and what is left alone.
+ * text; readable names (C++ demangled, symbol versions cut) and what is
+ * left alone.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -47,20 +48,26 @@ static void sessions_over_maps_text(void **state)
     assert_false(om_dwarf_lookup(NULL, (uintptr_t)here, &f));
 }
 
-static void demangles_cxx_names(void **state)
+static void readable_symbols(void **state)
 {
     (void)state;
-    char *s = om_demangle("_ZN7cxxdemo6Grower4growEi");
+    char *s = om_readable_symbol("_ZN7cxxdemo6Grower4growEi");
     assert_non_null(s); /* the C++ runtime: g++ is a build dependency */
     assert_string_equal(s, "cxxdemo::Grower::grow(int)");
     free(s);
-    s = om_demangle("_Znwm");
+    s = om_readable_symbol("_Znwm");
     assert_string_equal(s, "operator new(unsigned long)");
     free(s);
-    assert_null(om_demangle("main"));     /* a C name */
-    assert_null(om_demangle("_Z"));       /* not a valid mangled name */
-    assert_null(om_demangle("_Zqq!bad")); /* neither */
-    assert_null(om_demangle(NULL));
+    assert_null(om_readable_symbol("main"));                 /* a C name */
+    s = om_readable_symbol("__libc_start_main@@GLIBC_2.34"); /* a version cut */
+    assert_string_equal(s, "__libc_start_main");
+    free(s);
+    s = om_readable_symbol("_ZN7cxxdemo6Grower4growEi@V1");
+    assert_string_equal(s, "cxxdemo::Grower::grow(int)");
+    free(s);
+    assert_null(om_readable_symbol("_Z"));       /* not a valid mangled name */
+    assert_null(om_readable_symbol("_Zqq!bad")); /* neither */
+    assert_null(om_readable_symbol(NULL));
 }
 
 int main(void)
@@ -68,7 +75,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(names_this_process_static_functions_with_lines),
         cmocka_unit_test(sessions_over_maps_text),
-        cmocka_unit_test(demangles_cxx_names),
+        cmocka_unit_test(readable_symbols),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
