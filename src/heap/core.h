@@ -348,6 +348,41 @@ static inline void hp_pool_set_fast(hp_pool *pool)
     HP_STORE(&pool->fast, plain ? h : NULL);
 }
 
+/* The dirty list of a private heap and the sparse queue of a thread heap
+ * share the descriptor's side links (dirty_next / dirty_prev): a pool is on
+ * at most one, marked by its flag. */
+static inline void hp_side_push(hp_pool **head, hp_pool *p, uint8_t flag)
+{
+    p->flags |= flag;
+    p->dirty_prev = NULL;
+    p->dirty_next = *head;
+    if (*head)
+        (*head)->dirty_prev = p;
+    *head = p;
+}
+
+static inline void hp_side_unlink(hp_pool **head, hp_pool *p, uint8_t flag)
+{
+    if (!(p->flags & flag))
+        return;
+    if (p->dirty_prev)
+        p->dirty_prev->dirty_next = p->dirty_next;
+    else
+        *head = p->dirty_next;
+    if (p->dirty_next)
+        p->dirty_next->dirty_prev = p->dirty_prev;
+    p->dirty_next = p->dirty_prev = NULL;
+    p->flags &= (uint8_t)~flag;
+}
+
+/* The sparse queue of thread heaps (heap/sparse.c). */
+OM_INTERNAL void hp_sparse_remove(hp_heap *h, hp_pool *p); /* not queued: nothing */
+OM_INTERNAL void hp_sparse_clear(hp_heap *h);
+/* p's live count reached its wake level (p is not empty). */
+OM_INTERNAL void hp_sparse_level(hp_heap *h, hp_pool *p);
+/* The owner freed block of tracked pool p: a page it emptied goes back. */
+OM_INTERNAL void hp_sparse_freed(hp_pool *p, const void *block);
+
 /* Live blocks of pool (see hp_pool.above). */
 static inline uint32_t hp_pool_used(const hp_pool *pool)
 {

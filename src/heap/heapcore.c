@@ -91,38 +91,11 @@ static hp_pool_list *list_of(hp_heap *h, hp_pool *p)
 
 /* ---- dirty pools (private heaps) ------------------------------------------------ */
 
-/* The dirty list of a private heap and the sparse queue of a thread heap
- * share the descriptor's side links (dirty_next / dirty_prev): a pool is on
- * at most one, marked by its flag. */
-static void side_push(hp_pool **head, hp_pool *p, uint8_t flag)
-{
-    p->flags |= flag;
-    p->dirty_prev = NULL;
-    p->dirty_next = *head;
-    if (*head)
-        (*head)->dirty_prev = p;
-    *head = p;
-}
-
-static void side_unlink(hp_pool **head, hp_pool *p, uint8_t flag)
-{
-    if (!(p->flags & flag))
-        return;
-    if (p->dirty_prev)
-        p->dirty_prev->dirty_next = p->dirty_next;
-    else
-        *head = p->dirty_next;
-    if (p->dirty_next)
-        p->dirty_next->dirty_prev = p->dirty_prev;
-    p->dirty_next = p->dirty_prev = NULL;
-    p->flags &= (uint8_t)~flag;
-}
-
 static void mark_dirty(hp_heap *h, hp_pool *p)
 {
     if (!h->is_private || (p->flags & HP_POOL_DIRTY))
         return;
-    side_push(&h->dirty, p, HP_POOL_DIRTY);
+    hp_side_push(&h->dirty, p, HP_POOL_DIRTY);
 }
 
 void hp_heap_touch_slow(hp_heap *h, void *p)
@@ -135,7 +108,7 @@ void hp_heap_touch_slow(hp_heap *h, void *p)
 
 static void unmark_dirty(hp_heap *h, hp_pool *p)
 {
-    side_unlink(&h->dirty, p, HP_POOL_DIRTY);
+    hp_side_unlink(&h->dirty, p, HP_POOL_DIRTY);
 }
 
 /* ---- pools freed into during a walk ------------------------------------------------
@@ -153,115 +126,6 @@ static void note_swept(hp_heap *h, hp_pool *p)
     p->flags |= HP_POOL_SWEEP;
     p->sweep_next = h->sweep;
     h->sweep = p;
-}
-
-/* ---- the sparse queue (thread heaps) ------------------------------------------------
- * Giving back the free pages of pools that a program has mostly freed, while
- * it frees.  A thread heap's pools are inexact, so which pages are free is
- * known only after a walk of a pool's free list; the queue decides when a
- * walk is worth it, and then makes the pool tracked, so that it needs none
- * again:
- *
- *   level    a pool that is not current falls to its wake level (a quarter
- *            of its blocks live, hp_pool_level); the inline free pays
- *            nothing (its emptiness test is the wake test, heap/core.h)
- *   queue    the pool joins its heap's sparse queue, counted at its carved
- *            bytes (the most it can give back)
- *   batch    once SPARSE_BATCH bytes were queued since the last batch, each
- *            pool queued before that batch is tracked (one walk: its bits
- *            exact, its free list dropped) and its free pages go back to the
- *            OS; the younger ones wait for the next batch
- *   track    from then on each free of the pool takes the slow lane (a
- *            quarter of its blocks at most), clears its bit, and gives back
- *            at once a page that this empties
- *   leave    a pool leaves the queue when it empties (its slots go back
- *            whole), when it becomes current (it is being filled: tracking
- *            ends, its free blocks are linked again), and when its heap goes
- *
- * So a program that frees most of its heap keeps at most 2 x SPARSE_BATCH of
- * free pages resident in pools down to a quarter live (beside the free slots
- * of emptied pools, segment.c's DIRTY_PROMPT), and a
- * pool that drains to empty in one go (a freed tree) leaves the queue
- * before a batch walks it.  The links are the dirty-list links, which only
- * private heaps use otherwise. */
-#define SPARSE_BATCH ((size_t)4 << 20)
-
-static void sparse_remove(hp_heap *h, hp_pool *p)
-{
-    side_unlink(&h->sparse, p, HP_POOL_SPARSE);
-}
-
-static void sparse_clear(hp_heap *h)
-{
-    while (h->sparse)
-        sparse_remove(h, h->sparse);
-    h->sparse_bytes = 0;
-}
-
-/* batch: the queued pools purged, tracked first; but a pool queued since
- * the previous batch waits for the next one, so that one draining to empty
- * (a freed tree, whose pools keep a few blocks until the nodes above them
- * go) leaves the queue before it costs a walk and page faults. */
-static void track_and_purge(hp_pool **pools, size_t n)
-{
-    hp_pools_track(pools, n);
-    for (size_t i = 0; i < n; i++)
-        hp_pool_purge_pages(pools[i], false);
-}
-
-static void sparse_purge(hp_heap *h)
-{
-    hp_pool *p, *next, *walk[HP_TRACK_MAX];
-    size_t n = 0;
-    for (p = h->sparse; p; p = next) {
-        next = p->dirty_next;
-        if (p->queued_at == h->sparse_batches)
-            continue; /* too young */
-        sparse_remove(h, p);
-        walk[n++] = p;
-        if (n == HP_TRACK_MAX) {
-            track_and_purge(walk, n);
-            n = 0;
-        }
-    }
-    track_and_purge(walk, n);
-    h->sparse_batches++;
-    h->sparse_bytes = 0;
-}
-
-/* queue: p (not current) with `bytes` more to give back. */
-static void sparse_add(hp_heap *h, hp_pool *p, size_t bytes)
-{
-    if (!(p->flags & HP_POOL_SPARSE)) {
-        p->queued_at = h->sparse_batches;
-        side_push(&h->sparse, p, HP_POOL_SPARSE);
-    }
-    h->sparse_bytes += bytes;
-    if (h->sparse_bytes >= SPARSE_BATCH)
-        sparse_purge(h);
-}
-
-/* level: p's live count reached its wake level (p is not empty).  The
- * current pool only re-arms (it is being filled); any other is queued, with
- * no further levels: tracking takes over. */
-static void sparse_level(hp_heap *h, hp_pool *p)
-{
-    uint32_t used = hp_pool_used(p);
-    if (h->is_private || h->cur[p->kind][p->cls] == p) {
-        hp_pool_arm(p, used);
-        return;
-    }
-    p->wake = 0;
-    p->above = used;
-    sparse_add(h, p, (size_t)p->carved * p->block_size); /* at most this comes back */
-}
-
-/* track: the owner freed block of tracked pool p, which still has live
- * blocks: a page that lost its last one goes back now (one call per page,
- * as a purge of scattered free pages would make anyway). */
-static void sparse_freed(hp_pool *p, const void *block)
-{
-    hp_pool_give_pages(p, block);
 }
 
 /* ---- heap records ---------------------------------------------------------------- */
@@ -362,7 +226,7 @@ static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 /* Every pool of h: empty ones back to their arenas, the rest abandoned. */
 static void abandon_pools_locked(hp_heap *h)
 {
-    sparse_clear(h);
+    hp_sparse_clear(h);
     for (unsigned k = 0; k < HP_NKINDS; k++)
         for (unsigned c = 0; c < HP_NCLASSES; c++) {
             hp_pool_list *lists[2] = {&h->avail[k][c], &h->full[k][c]};
@@ -672,7 +536,7 @@ static bool refill_class(hp_heap *h, unsigned kind, unsigned cls)
     }
 found:
     if (OM_UNLIKELY(p->flags & HP_POOL_SPARSE))
-        sparse_remove(h, p); /* being filled again */
+        hp_sparse_remove(h, p); /* being filled again */
     if (OM_UNLIKELY(p->special & HP_SPECIAL_TRACKED))
         hp_pool_untrack(p);
     p->flags &= (uint8_t)~HP_POOL_IDLE;
@@ -815,7 +679,7 @@ size_t hp_heap_purge(hp_heap *h, bool only_idle)
 {
     size_t bytes = 0;
     if (!only_idle)
-        sparse_clear(h); /* every pool is purged below */
+        hp_sparse_clear(h); /* every pool is purged below */
     uint64_t deadline = only_idle ? om_now_ns() + PURGE_BUDGET_NS : UINT64_MAX;
     unsigned n = HP_NKINDS * HP_NCLASSES;
     for (unsigned step = 0; step < n; step++) {
@@ -841,7 +705,7 @@ void hp_pool_emptied(hp_heap *h, hp_pool *p)
 {
     if (h->walking || (p->flags & HP_POOL_DIRTY) || h->cur[p->kind][p->cls] == p)
         return;
-    sparse_remove(h, p);
+    hp_sparse_remove(h, p);
     hp_list_remove(list_of(h, p), p);
     p->flags &= (uint8_t)~HP_POOL_FULL;
     pthread_mutex_lock(&hp_lock);
@@ -866,7 +730,7 @@ static void after_local_free(hp_heap *h, hp_pool *p)
     if (hp_pool_used(p) == 0)
         hp_pool_emptied(h, p);
     else if (p->above == 0 && p->wake)
-        sparse_level(h, p);
+        hp_sparse_level(h, p);
 }
 
 void hp_free_generic(hp_pool *pool, void *block)
@@ -894,7 +758,7 @@ void hp_free_generic(hp_pool *pool, void *block)
         hp_pool_push_local(pool, block, (size_t)idx);
         HP_BUMP(&owner->count.frees[pool->cls]);
         if ((pool->special & HP_SPECIAL_TRACKED) && hp_pool_used(pool))
-            sparse_freed(pool, block);
+            hp_sparse_freed(pool, block);
         if (pool->above == 0 || (pool->flags & HP_POOL_FULL)) { /* empty or sparse, or full */
             after_local_free(owner, pool);
             look_purge(owner, true);
