@@ -470,7 +470,8 @@ static inline __attribute__((always_inline)) void *ids_alloc(hp_heap *h, size_t 
     if (OM_UNLIKELY(!b || HP_LOAD(&me->lane) != h || e->key != key ||
                     HP_LOAD(&p->ids_epoch) != HP_LOAD(&hp_ids_epoch)))
         return ids_alloc_rare(h, size, caller);
-    /* hp_pop_below's pop of an exact pool */
+    /* hp_take's work by hand, keeping g for the id (calling hp_take and
+     * deriving g again measured 1.5% more instructions traced) */
     p->free = (hp_block *)b->next;
     p->above++;
     size_t g = ((uintptr_t)b - p->start) >> p->shift;

@@ -55,18 +55,22 @@ OM_INTERNAL void hp_heap_free_slow(hp_heap *h, void *p);
  * in one line and aborts). */
 OM_INTERNAL OM_NOINLINE void hp_free_lane(hp_pool *pool, void *block);
 
-/* The class of a small or medium request in *cls; false for size 0 and
- * above the medium classes (the inline paths leave those to a call). */
-static inline __attribute__((always_inline)) bool hp_fast_class(size_t size, size_t *cls)
+/* The head of the free list of h's current pool for a request of size
+ * (that pool in *pool, its class in *cls), or NULL: the pool is empty, or
+ * size is 0 or above the medium classes (the inline paths leave those to a
+ * call). */
+static inline __attribute__((always_inline)) hp_block *hp_head(hp_heap *h, size_t size,
+                                                               hp_pool **pool, size_t *cls)
 {
     size_t c = (size - 1) >> 4; /* small classes; size 0 wraps and takes the call */
     if (OM_UNLIKELY(c >= HP_SMALL_MAX / 16)) {
         if (size - 1 >= HP_MEDIUM_MAX)
-            return false;
+            return NULL;
         c = hp_class_of(size);
     }
     *cls = c;
-    return true;
+    *pool = h->cur[HP_KIND_PLAIN][c];
+    return (*pool)->free;
 }
 
 /* Hands out b, the head of p's free list (p of class cls, in heap h). */
@@ -93,10 +97,8 @@ static inline __attribute__((always_inline)) void *hp_pop_below(hp_heap *h, size
                                                                 int64_t floor)
 {
     size_t cls;
-    if (OM_UNLIKELY(!hp_fast_class(size, &cls)))
-        return NULL;
-    hp_pool *p = h->cur[HP_KIND_PLAIN][cls];
-    hp_block *b = p->free;
+    hp_pool *p;
+    hp_block *b = hp_head(h, size, &p, &cls);
     if (OM_UNLIKELY(!b))
         return NULL;
     /* sampling (see hp_hooks), and any mode (its bits exceed any countdown) */
@@ -124,10 +126,8 @@ static inline __attribute__((always_inline)) void *hp_pop_unsampled(hp_heap *h, 
     if (OM_UNLIKELY((HP_LOAD(&hp_mode) & ~ignore) != 0))
         return NULL; /* first: a caller that records leaves at once */
     size_t cls;
-    if (OM_UNLIKELY(!hp_fast_class(size, &cls)))
-        return NULL;
-    hp_pool *p = h->cur[HP_KIND_PLAIN][cls];
-    hp_block *b = p->free;
+    hp_pool *p;
+    hp_block *b = hp_head(h, size, &p, &cls);
     if (OM_UNLIKELY(!b))
         return NULL;
     return hp_take(h, p, b, cls, false);

@@ -74,17 +74,24 @@ static inline void ob_mark_freed(om_object *o)
 #endif
 }
 
+/* Parks the block of the dead object o (dealloc done, header intact) of a
+ * type with a free list; false when it goes to the heap (the list is full,
+ * the block fits no class, the runtime is going). */
+static inline bool ob_park(om_runtime *rt, om_object *o, const om_type *type)
+{
+    if (OM_UNLIKELY(rt->tearing_down))
+        return false;
+    if (OM_LIKELY(ob_freelist_fixed(type)))
+        return ob_freelist_park(rt, o, ob_freelist_class(type->basicsize));
+    return ob_freelist_push(rt, o);
+}
+
 /* Gives the block of the dead object o (dealloc done) to its free list or
  * back to the heap.  flags: type->flags, read before the dealloc. */
 static inline void ob_free_block(om_runtime *rt, om_object *o, const om_type *type, uint32_t flags)
 {
-    if (OM_UNLIKELY(flags & OM_TYPE_FREELIST) && !rt->tearing_down) {
-        bool parked = ob_freelist_fixed(type)
-                          ? ob_freelist_park(rt, o, ob_freelist_class(type->basicsize))
-                          : ob_freelist_push(rt, o);
-        if (parked)
-            return;
-    }
+    if (OM_UNLIKELY(flags & OM_TYPE_FREELIST) && ob_park(rt, o, type))
+        return;
     ob_mark_freed(o);
     hp_heap_free(rt->heap, o);
 }

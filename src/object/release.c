@@ -121,6 +121,16 @@ static bool prepare(om_runtime *rt, om_object *o)
     return true;
 }
 
+/* The block of a plain object, dead and deallocated: to its free list, or
+ * to the heap through the slot found at the start of the release. */
+static inline void free_plain(om_runtime *rt, om_object *o, uint32_t flags, hp_pool *slot)
+{
+    if (OM_UNLIKELY(flags & OM_TYPE_FREELIST) && ob_park(rt, o, o->ob_type))
+        return;
+    ob_mark_freed(o);
+    hp_heap_free_at(rt->heap, slot, o);
+}
+
 /* slot: o's slot from hp_heap_lookup, or NULL (then the free looks it up). */
 static void destroy(om_runtime *rt, om_object *o, hp_pool *slot)
 {
@@ -131,12 +141,10 @@ static void destroy(om_runtime *rt, om_object *o, hp_pool *slot)
     rt->released++;
     if (flags & OM_TYPE_GC)
         rt->young_count -= rt->young_count > 0;
-    if (slot && !(flags & OM_TYPE_FREELIST)) {
-        ob_mark_freed(o);
-        hp_heap_free_at(rt->heap, slot, o);
-        return;
-    }
-    ob_free_block(rt, o, type, flags);
+    if (slot)
+        free_plain(rt, o, flags, slot);
+    else
+        ob_free_block(rt, o, type, flags);
 }
 
 static void drain(om_runtime *rt)
@@ -202,29 +210,6 @@ static OM_NOINLINE void release_elsewhere(om_object *o)
 {
     om_runtime *rt = ob_runtime_of(o);
     release_general(rt, o, rt->release_depth + 1, NULL);
-}
-
-/* Parks the block of the dead object o of a type with a free list (its
- * dealloc has run, its header is intact); false when it goes to the heap
- * (the list is full, the block fits no class, the runtime is going). */
-static inline bool park(om_runtime *rt, om_object *o)
-{
-    const om_type *type = o->ob_type;
-    if (OM_UNLIKELY(rt->tearing_down))
-        return false;
-    if (OM_LIKELY(ob_freelist_fixed(type)))
-        return ob_freelist_park(rt, o, ob_freelist_class(type->basicsize));
-    return ob_freelist_push(rt, o);
-}
-
-/* The block of a plain object, dead and deallocated: to its free list, or
- * to the heap through the slot found at the start of the release. */
-static inline void free_plain(om_runtime *rt, om_object *o, uint32_t flags, hp_pool *slot)
-{
-    if (OM_UNLIKELY(flags & OM_TYPE_FREELIST) && park(rt, o))
-        return;
-    ob_mark_freed(o);
-    hp_heap_free_at(rt->heap, slot, o);
 }
 
 void om_object_release(om_object *o)
