@@ -17,11 +17,13 @@
  * process ran, and the earlier ones stay beside it.
  *
  * Endings.  exit() reaches the destructor, which writes the last records.
- * _exit and _Exit skip destructors, so they are wrapped; so are execve,
- * execv, execvp and execvpe, which would drop the calling thread's buffer.
- * (glibc's execl family calls its internal execve and is not seen: the last
- * block of a program leaving through execl is lost.)  In a vfork child, which
- * shares the parent's memory, these wrappers do nothing.
+ * _exit and _Exit skip destructors, so they are wrapped; so are the exec
+ * family, which would drop the calling thread's buffer: execve, execv,
+ * execvp and execvpe, and execl, execle and execlp, whose glibc versions
+ * call glibc's internal execve past any wrapper: here they gather their
+ * arguments into an array and go through the wrappers of the v forms.  In
+ * a vfork child, which shares the parent's memory, these wrappers do
+ * nothing.
  *
  * Maps.  Symbols are resolved at report time, so the capture keeps the
  * file-backed mappings of /proc/self/maps: at start, and after each dlopen
@@ -31,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,4 +288,92 @@ PL_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
         return -1;
     }
     return real_execvpe(file, argv, envp);
+}
+
+/* ---- the execl family: a list of arguments made an array -------------------- */
+
+/* Arguments an execl-style call can pass without a mapping of their own. */
+#define EXEC_ARGS_ON_STACK 256u
+
+/* Its arguments, arg0 first, the NULL that ends them not counted. */
+static size_t count_args(const char *arg0, va_list ap)
+{
+    size_t n = 0;
+    for (const char *a = arg0; a; a = va_arg(ap, const char *))
+        n++;
+    return n;
+}
+
+/* Room for n + 1 argument pointers: `local` when they fit, else a fresh
+ * mapping (no malloc: a vfork child may call this), NULL if that fails. */
+static char **args_room(char **local, size_t n)
+{
+    if (n < EXEC_ARGS_ON_STACK)
+        return local;
+    void *m = mmap(NULL, (n + 1) * sizeof(char *), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return m == MAP_FAILED ? NULL : m;
+}
+
+/* Copies n arguments (arg0 and n - 1 from ap) and the closing NULL; ap is
+ * left just past that NULL (where execle's environment lies). */
+static void fill_args(char **argv, const char *arg0, size_t n, va_list ap)
+{
+    argv[0] = (char *)arg0;
+    for (size_t i = 1; i < n; i++)
+        argv[i] = va_arg(ap, char *);
+    if (n)
+        (void)va_arg(ap, char *); /* the NULL */
+    argv[n] = NULL;
+}
+
+/* Which v form an execl-style call ends in. */
+enum exec_form { EXEC_PATH, EXEC_SEARCH, EXEC_ENVIRON };
+
+/* The body of the three: the arguments from arg0 on (and, for execle, the
+ * environment after their NULL) made an array, then the wrapper of the v
+ * form, which writes the last records. */
+static int exec_list(enum exec_form form, const char *path, const char *arg0, va_list ap)
+{
+    va_list again;
+    va_copy(again, ap);
+    size_t n = count_args(arg0, again);
+    va_end(again);
+    char *local[EXEC_ARGS_ON_STACK];
+    char **argv = args_room(local, n);
+    if (!argv) {
+        errno = E2BIG;
+        return -1;
+    }
+    fill_args(argv, arg0, n, ap);
+    int r = form == EXEC_ENVIRON  ? execve(path, argv, va_arg(ap, char *const *))
+            : form == EXEC_SEARCH ? execvp(path, argv)
+                                  : execv(path, argv);
+    int saved = errno; /* it failed: give the room back */
+    if (argv != local)
+        munmap(argv, (n + 1) * sizeof(char *));
+    errno = saved;
+    return r;
+}
+
+#define EXEC_LIST(form, path, arg0)                                                                \
+    va_list ap;                                                                                    \
+    va_start(ap, arg0);                                                                            \
+    int r = exec_list(form, path, arg0, ap);                                                       \
+    va_end(ap);                                                                                    \
+    return r
+
+PL_EXPORT int execl(const char *path, const char *arg0, ...)
+{
+    EXEC_LIST(EXEC_PATH, path, arg0);
+}
+
+PL_EXPORT int execlp(const char *file, const char *arg0, ...)
+{
+    EXEC_LIST(EXEC_SEARCH, file, arg0);
+}
+
+PL_EXPORT int execle(const char *path, const char *arg0, ...)
+{
+    EXEC_LIST(EXEC_ENVIRON, path, arg0);
 }

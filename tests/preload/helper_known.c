@@ -13,7 +13,8 @@
  * 1000-byte blocks, for sampling), "shapes" (stacks that the recorder's
  * cached unwinder must tell apart, see shapes()), "pause" (a burst of
  * events, a second's sleep, one block of 64 MiB: see pause_then_peak()),
- * anything else is ignored
+ * "execl", "execle", "execlp" (at the end, 3 more blocks leaked, then
+ * true(1) replaces the program through that call), anything else is ignored
  * (the HTML test passes a string with markup in it).
  */
 #include <signal.h>
@@ -165,9 +166,24 @@ NOINLINE static void pause_then_peak(void)
     sink = NULL;
 }
 
+/* Leaves through one of the execl family (the last records must be written
+ * first): `how` names it.  Returns only if the exec failed. */
+NOINLINE static void leave_by_exec(const char *how)
+{
+    extern char **environ;
+    leak_some(3);
+    if (!strcmp(how, "execl"))
+        execl("/bin/true", "true", (char *)NULL);
+    else if (!strcmp(how, "execle"))
+        execle("/bin/true", "true", (char *)NULL, environ);
+    else
+        execlp("true", "true", (char *)NULL);
+}
+
 int main(int argc, char **argv)
 {
     int leak = 100, crash = 0, kill_self = 0, child = 0;
+    const char *exec_by = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strncmp(argv[i], "leak=", 5))
             leak = atoi(argv[i] + 5);
@@ -183,6 +199,8 @@ int main(int argc, char **argv)
             shapes();
         else if (!strcmp(argv[i], "pause"))
             pause_then_peak();
+        else if (!strncmp(argv[i], "execl", 5))
+            exec_by = argv[i];
     }
     leak_some(leak);
     temp_loop();
@@ -195,6 +213,10 @@ int main(int argc, char **argv)
             exit(0);
         }
         waitpid(pid, NULL, 0);
+    }
+    if (exec_by) {
+        leave_by_exec(exec_by);
+        return 99;
     }
     if (kill_self)
         kill(getpid(), SIGKILL);

@@ -131,6 +131,29 @@ static void follows_forked_children(void **state)
     assert_true(json_number("child.json", "leak_bytes") == 7000);
 }
 
+/* A program that leaves through execl, execle or execlp (whose glibc
+ * versions call glibc's internal execve, past the wrapper of execve) still
+ * writes its last records first: its capture, moved aside to NAME.1 when
+ * true(1) takes the name, holds every block it leaked, the three allocated
+ * just before the exec too. */
+static void exec_list_forms_write_the_last_records(void **state)
+{
+    (void)state;
+    PT_REQUIRE_PRELOAD();
+    static const char *forms[] = {"execl", "execle", "execlp"};
+    for (int i = 0; i < 3; i++) {
+        char name[32], cmd[64];
+        snprintf(name, sizeof name, "%s.cap", forms[i]);
+        assert_int_equal(record(name, "", forms[i]), 0); /* true's status */
+        snprintf(cmd, sizeof cmd, "%s.json", forms[i]);
+        assert_int_equal(pt_runf(out, sizeof out, "cd '%s' && '%s' report -q --json %s %s.1 2>&1",
+                                 dir, pt_objmem(), cmd, name),
+                         0);
+        assert_true(json_number(cmd, "leak_bytes") == 103000);
+        assert_true(json_number(cmd, "leak_count") == 103);
+    }
+}
+
 /* After a burst of events and a pause, the next event's time is read anew
  * (record.c's event_now: the ticker or the coarse clock sees the pause):
  * the peak, allocated a second after the burst and just before the end,
@@ -315,6 +338,7 @@ int main(void)
         cmocka_unit_test(html_escapes_what_the_program_gave),
         cmocka_unit_test(sampling_keeps_totals_unbiased),
         cmocka_unit_test(follows_forked_children),
+        cmocka_unit_test(exec_list_forms_write_the_last_records),
         cmocka_unit_test(times_after_a_pause),
         cmocka_unit_test(killed_program_leaves_a_report),
         cmocka_unit_test(crashing_program_leaves_a_report),
