@@ -25,7 +25,13 @@
  *               entries it reaches, over edges[] (an explicit stack of
  *               indices); stops once every live entry is marked
  *     collect   the unmarked entries leave the table, become
- *               GC_COLLECTING and are held: U, for gc/trash.c
+ *               GC_COLLECTING and are held: U, for gc/trash.c; or, when
+ *               none of them needs a step before it is cleared (count
+ *               notes the entries of other types with a finalizer due or
+ *               a legacy one, the runtime's weak reference table names the
+ *               rest), they are taken, emptied and freed in the same pass
+ *               (gc_plain_free, "the plain way"): U is read once, not three
+ *               times
  *
  *        old table           refs       start     edges
  *     +-----+-----+-----+   +----+      +---+     +---+---+---+
@@ -47,9 +53,10 @@
  * entries whose references were not recorded are traversed again by mark
  * (reading the objects a second time, as gc/collect.c does).  The arrays
  * stay between full collections (their pages stay mapped), unless far
- * larger than the last one needed; an incremental cycle's end drops them
- * (a program whose old generation is collected in cycles makes few full
- * collections: 12 MiB held for 1M entries was 10% of such a run's RSS).
+ * larger than the last one needed; the first slices of an incremental
+ * cycle drop them, one array a slice (gc_full_drop_one: a program whose
+ * old generation is collected in cycles makes few full collections, and
+ * 12 MiB held for 1M entries was 10% of such a run's RSS).
  * A count above GC_FULL_CLAMP is clamped: such an object is always
  * referenced from outside (its count can only go below zero through more
  * than 2^30 references from the candidates; below zero otherwise is a
@@ -85,6 +92,14 @@ typedef struct full {
     size_t traversed;               /* entries mark had to traverse */
     size_t looked;
     gc_vec untrack; /* immutable entries holding atomic objects only */
+    /* Entries of types other than the inline loop's that need a step
+     * before a clear if they are garbage (a legacy finalizer, a finalizer
+     * due, weak references; the objects with weak references are also
+     * found through the runtime's table of them): when mark reached them
+     * all, U is freed the plain way (gc_plain_free). */
+    uint32_t *care;
+    size_t ncare, care_cap;
+    bool care_lost; /* no memory to note one: the ordinary way */
 } full;
 
 static inline bool is_old_entry(uint32_t g)
@@ -198,6 +213,31 @@ static void enter_young(full *f)
     hp_heap_walk_dirty(st->rt->heap, young_block, &a);
     hp_heap_clear_dirty(st->rt->heap);
     enter_runs(f, a.found);
+}
+
+/* ---- care: what the plain way of freeing cannot take ---------------------------- */
+static bool needs_care(const om_object *o)
+{
+    const om_type *t = o->ob_type;
+    return (t->flags & OM_TYPE_LEGACY_FINALIZER) || (o->ob_gc & OM_GC_WEAKREFS) ||
+           (t->finalize && !(o->ob_gc & OM_GC_FINALIZED));
+}
+
+static OM_NOINLINE void note_care(full *f, size_t i)
+{
+    if (f->care_lost)
+        return;
+    if (f->ncare == f->care_cap) {
+        size_t cap = f->care_cap ? 2 * f->care_cap : 256;
+        uint32_t *c = om_realloc(f->care, cap * sizeof *c);
+        if (!c) {
+            f->care_lost = true;
+            return;
+        }
+        f->care = c;
+        f->care_cap = cap;
+    }
+    f->care[f->ncare++] = (uint32_t)i;
 }
 
 /* ---- count: update and subtract in one pass, the references recorded -------------
@@ -318,6 +358,8 @@ static OM_NOINLINE counter count_other(full *f, counter c, size_t i, om_object *
     }
     if (a.immutable && a.all_atomic && gc_vec_push(&f->untrack, o) != 0)
         f->untrack.len = 0; /* no memory: they stay tracked this time */
+    if (needs_care(o))
+        note_care(f, i);
     return a.c;
 }
 
@@ -332,8 +374,8 @@ static void count(full *f)
     const gc_layouts *lay = &f->st->layouts;
     const om_type *list = lay->pointer_type;
     size_t at_size = lay->pointer_size, at_items = lay->pointer_items;
-    if (list && (list->flags & OM_TYPE_IMMUTABLE))
-        list = NULL;
+    if (list && ((list->flags & (OM_TYPE_IMMUTABLE | OM_TYPE_LEGACY_FINALIZER)) || list->finalize))
+        list = NULL; /* count_other looks at what the inline loop does not */
     gc_table *t = f->t;
     counter c = counter_load(f);
     size_t i = 0, live = 0;
@@ -516,6 +558,27 @@ static void collect_unmarked(full *f, gc_vec *u, gc_survey *s, bool compact)
     }
 }
 
+/* ---- the plain way of freeing U (gc/trash.c, gc_plain_free) ----------------------- */
+/* True when no member of U needs a step before it is cleared (every entry
+ * that would is marked) and no debug flag asks to see or keep U. */
+static bool plain(const full *f)
+{
+    if (f->care_lost || (f->st->debug & (OM_GC_DEBUG_SAVEALL | OM_GC_DEBUG_COLLECTABLE)))
+        return false;
+    for (size_t k = 0; k < f->ncare; k++)
+        if (f->refs[f->care[k]] != GC_OLD_MARK)
+            return false;
+    /* weak references: the table of their targets, not a test in count's
+     * inline loop (5 instructions an entry there, 5% of gc_full) */
+    const ob_table *w = &f->st->rt->weakrefs;
+    for (size_t k = 0; w->used && k <= w->mask; k++) {
+        const om_object *o = w->slots[k].key;
+        if (o && is_old_entry(o->ob_gc) && f->refs[gc_scratch(o)] != GC_OLD_MARK)
+            return false;
+    }
+    return true;
+}
+
 /* Immutable containers of atomic objects that survived stop being tracked. */
 static void untrack_atomic(full *f)
 {
@@ -541,6 +604,18 @@ static void keep_arrays(gc_state *st, size_t entries, size_t edges)
     }
     if (b->edges.cap > 4 * edges + most)
         gc_ivec_free(&b->edges);
+}
+
+bool gc_full_drop_one(gc_state *st)
+{
+    struct gc_full_buffers *b = &st->full_spare;
+    gc_ivec *all[] = {&b->refs, &b->start, &b->edges, &b->stack};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        if (all[i]->items) {
+            gc_ivec_free(all[i]);
+            return true;
+        }
+    return false;
 }
 
 void gc_full_free_spare(gc_state *st)
@@ -600,20 +675,27 @@ int gc_full_collect(gc_state *st, gc_result *res)
     *res = (gc_result){0};
     if (prepare(&f) != 0 || decide(&f, u, stack) != 0) {
         gc_vec_free(&f.untrack);
+        om_free(f.care);
         return -1;
     }
     size_t nu = f.live - f.marked;
     gc_survey s = {false, false, false};
+    untrack_atomic(&f); /* before U is freed: it reads the headers of the entries it noted */
     bool compact = f.t->tombstones + nu > f.t->len / 2; /* as gc/tables.c's add would */
-    if (nu || compact)
-        collect_unmarked(&f, u, &s, compact);
-    untrack_atomic(&f);
     res->candidates = f.live;
     res->survivors = f.marked;
     st->full_last.entries = f.live;
     st->full_last.edges = f.nedges;
     st->full_last.traversed = f.traversed;
+    st->full_last.plain = nu && plain(&f);
     st->work += f.looked + f.t->len + GC_PASSES * f.live;
+    if (st->full_last.plain) {
+        gc_plain_free(st, f.t, f.refs, u, compact);
+        res->collected = nu;
+    } else if (nu || compact) {
+        collect_unmarked(&f, u, &s, compact);
+    }
+    om_free(f.care);
     keep_arrays(st, f.t->len, f.nedges);
     if (u->len)
         gc_handle_unreachable(st, u, stack, GC_GEN_OLD, res, NULL, s);

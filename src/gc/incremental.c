@@ -37,7 +37,13 @@
  * appended past n: not this cycle's business.
  *
  * NUMBERS.  A slice does at most gc_slice_work units (an entry looked at, or
- * a reference visited): 20000 units, about 0.2 ms of CPU.  subtract and mark
+ * a reference visited; a compaction move counts GC_COMPACT_MOVE_COST):
+ * 10000 units, 0.25 to 0.6 ms of CPU on a 1M-object heap (about 25 ns a
+ * unit on a quiet machine, up to 60 on a loaded one: each is a cache miss
+ * or so).  It was 20000, whose slices of 0.5 to 1.0 ms were the longest
+ * pauses once nothing else was; a smaller budget paces slices twice as
+ * often for the same work per allocation, so a cycle ends as soon and
+ * garbage waits as long (peak 207.8k both).  subtract and mark
  * stop inside a list or tuple and go on from the next item (has_item in
  * gc/inc.h: the benchmark's root list of 15k items made slices of 26k units
  * before); other types' traverse hooks cannot be cut, so a slice may end
@@ -48,7 +54,7 @@
  * pages, 350 to 530 page faults in one group or verify slice (1.2 to 1.7 ms
  * of CPU, the longest pauses of gc_pause); now their pages fault a few per
  * slice as the lists fill.  A slice runs
- * every gc_slice_work / GC_INC_PACE_DIV (78) object allocations, so a cycle
+ * every gc_slice_work / GC_INC_PACE_DIV (39) object allocations, so a cycle
  * over n old objects (about 4n + 2 * references units) ends within about
  * n / 32 allocations; with cycles starting when generation 2 grew by 1/8
  * (gc/trigger.c), old garbage waits for at most about 1/8 + 1/32 of the old
@@ -57,7 +63,11 @@
  * a slice costs at most the budget plus the largest garbage piece (it was
  * one step of O(|S|) before: 12 ms of CPU when a cycle over 1M live objects
  * found 150k objects of garbage in pairs; now about 1 ms, see
- * docs/design.md).
+ * docs/design.md).  What no phase's units count is kept out of the slices
+ * that do work: the arrays a full collection left (gc/full.c, 12 bytes an
+ * entry) are freed by the first slices of the next cycle, one array a
+ * slice and nothing else in it (all four at the end of a cycle were a 1.1
+ * to 1.3 ms slice: returning their pages to the OS).
  */
 #include "gc/inc.h"
 
@@ -102,7 +112,6 @@ void gc_inc_free_spare(gc_state *st)
 static void keep_buffers(gc_state *st, struct gc_inc *inc)
 {
     gc_inc_free_spare(st);
-    gc_full_free_spare(st); /* the program collects in cycles now, not in full collections */
     size_t most = 2 * st->old.len + GC_KEEP_MIN;
     struct gc_inc_buffers *b = &st->inc_spare;
     *b = inc->buf;
@@ -163,6 +172,12 @@ typedef struct visit_ctx {
 
 static void compact(gc_state *st, struct gc_inc *inc, size_t budget)
 {
+    /* The program collects in cycles now, not in full collections: the
+     * arrays of the last one go first, one a slice, and that is the slice. */
+    if (gc_full_drop_one(st)) {
+        inc->work = budget;
+        return;
+    }
     inc->work += gc_table_compact(&st->old, &inc->cursor, &inc->write, budget - inc->work);
     if (inc->cursor == st->old.len) {
         inc->n = st->old.len;

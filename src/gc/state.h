@@ -202,8 +202,11 @@ OM_INTERNAL void gc_table_forget(gc_table *t, om_object *o);
 OM_INTERNAL void gc_table_drop(gc_table *t);
 OM_INTERNAL void gc_table_free(gc_table *t);
 /* One slice of compaction: entries from *cursor on move down to *write, at
- * most budget of them.  Returns the entries looked at; done when *cursor ==
- * t->len. */
+ * most budget units of work: one an entry looked at, GC_COMPACT_MOVE_COST
+ * one that moves (its header is written: a cache miss and a dirtied line,
+ * about 80 ns against 7 for a look).  Returns the units done; done when
+ * *cursor == t->len. */
+#define GC_COMPACT_MOVE_COST 4
 OM_INTERNAL size_t gc_table_compact(gc_table *t, size_t *cursor, size_t *write, size_t budget);
 
 /* ---- the state of one runtime's collector -------------------------------------- */
@@ -252,9 +255,11 @@ struct gc_state {
         gc_ivec refs, start, edges, stack;
     } full_spare;
     /* The last such collection: its entries, the references it recorded,
-     * and the entries mark traversed because theirs were not (tests). */
+     * the entries mark traversed because theirs were not, and whether it
+     * freed U the plain way (tests). */
     struct {
         size_t entries, edges, traversed;
+        bool plain;
     } full_last;
     struct gc_inc *inc; /* the running incremental cycle, or NULL */
     /* The work buffers of the last incremental cycle, kept for the next
@@ -337,6 +342,10 @@ OM_INTERNAL void gc_collect_candidates(gc_state *st, gc_vec *cands, gc_vec *stac
 OM_INTERNAL int gc_full_collect(gc_state *st, gc_result *res);
 /* Frees the arrays kept between full collections (gc_runtime_fini). */
 OM_INTERNAL void gc_full_free_spare(gc_state *st);
+/* Frees one of them; false when none is left.  An incremental cycle drops
+ * them one a slice (freeing 6 MiB of touched pages costs about 0.3 ms; all
+ * four at once were the longest slice of gc_pause, 1.1 to 1.3 ms). */
+OM_INTERNAL bool gc_full_drop_one(gc_state *st);
 
 /* ---- gc/trash.c: what happens to the unreachable set ------------------------------
  * What the steps after hold will find in U, noted while the collector takes
@@ -374,6 +383,17 @@ typedef struct gc_free_pos {
     size_t pos, kept;
 } gc_free_pos;
 OM_INTERNAL int gc_free_step(gc_state *st, gc_vec *g, gc_free_pos *p, size_t budget);
+/* Members freed a block at a time: cleared, then released while in cache. */
+#define GC_FREE_BLOCK 128
+/* The plain way of a full collection (gc/full.c) that found U as the
+ * entries of t whose refs is not GC_OLD_MARK, when nothing in U has a
+ * legacy finalizer, a finalizer due or weak references and no debug flag
+ * asks to see or keep U: one pass over t takes each member out of it (with
+ * compact, the survivors move down over the holes, as collect_unmarked
+ * does), holds it, empties it and frees it with its block.  later: room for
+ * every member (those that wait for the end). */
+OM_INTERNAL void gc_plain_free(gc_state *st, gc_table *t, uint32_t *refs, gc_vec *later,
+                               bool compact);
 
 /* ---- gc/run.c: a collection as the program sees it ---------------------------------
  * Callbacks, debug output, statistics, pauses, counts around one collection

@@ -145,6 +145,7 @@ size_t gc_table_compact(gc_table *t, size_t *cursor, size_t *write, size_t budge
             *gc_slot(t, w) = o;
             *gc_refs_of(t, w) = *gc_refs_of(t, r);
             gc_set_scratch(o, (uint32_t)w);
+            done += GC_COMPACT_MOVE_COST - 1;
         }
         w++;
     }

@@ -39,6 +39,22 @@
  * After each step U holds only members with GC_COLLECTING, alive, and held
  * once by the collector; whatever leaves U leaves with clean phase bits and
  * the collector's reference dropped (or handed to the garbage list).
+ *
+ * THE PLAIN WAY (gc_plain_free).  When no member needs a step before the
+ * clear (the common case: no legacy finalizer, no finalizer due, no weak
+ * reference), a full collection over the tables (gc/full.c) does not list
+ * U at all: one pass over its table takes each unmarked entry as it meets
+ * it (hold), empties it (detach_plain: the marks say which children are
+ * members not taken yet) and frees a block of them at a time (delete), so
+ * each member is read from memory once here instead of three times (hold,
+ * clear, release).  The members that must wait (referred to by a later
+ * member; a type emptied by its clear hook, which may only run once every
+ * member is held) wait in the list, as above.
+ *
+ *     table   | a  | x  | b  | c  | y  | ...      x, y alive (marked)
+ *     pass      take a: hold, empty (b not taken yet: its count only drops)
+ *               take b, take c ... block full: release a, b, c (count 1:
+ *               only the hold) or let one wait
  */
 #include <stdlib.h>
 
@@ -290,10 +306,38 @@ static void resurrect(gc_state *st, gc_vec *u, gc_vec *stack, unsigned promote_t
  * list (g[0, kept), below every position still to read) and its hold is
  * dropped at the end, when every member is cleared (a member whose type could
  * not break its references survives then, clean, in the old generation,
- * with its table entry).  Positions: block b covers [2 b B, 2 (b + 1) B),
- * its clears then its releases; [2 len, 2 len + kept) the members that
- * waited. */
-#define GC_FREE_BLOCK 128
+ * with its table entry).  Positions (B: GC_FREE_BLOCK, gc/state.h): block b
+ * covers [2 b B, 2 (b + 1) B), its clears then its releases; [2 len, 2 len +
+ * kept) the members that waited. */
+
+static OM_NOINLINE OM_COLD void overcounted(const om_object *child)
+{
+    om_fatal("gc: garbage object %p of type %s is referred to more often than its "
+             "reference count %u says (a missing incref?)",
+             (void *)child, child->ob_type->name, child->ob_refcnt);
+}
+
+/* A reference from a member to child, another member: its count only
+ * drops, no release.  held: 1 when the collector holds child (its count
+ * then stays at least 1), 0 for a member not taken yet (the plain way). */
+static inline void drop_held(om_object *child, uint32_t held)
+{
+    if (OM_UNLIKELY(child->ob_refcnt <= held))
+        overcounted(child);
+    child->ob_refcnt--;
+}
+
+/* Sets o's item count to 0 and returns its items in *items, *k; false when
+ * o's type has no registered layout. */
+static inline bool empty_items(const gc_layouts *lay, om_object *o, om_object *const **items,
+                               size_t *k)
+{
+    if (!gc_items(lay, o, items, k))
+        return false;
+    size_t at = o->ob_type == lay->pointer_type ? lay->pointer_size : lay->inline_size;
+    *(size_t *)(void *)((char *)o + at) = 0;
+    return true;
+}
 
 /* A member of a type with a registered item layout (a list, a tuple) is
  * emptied without its clear hook (gc/gc.h: its dealloc drops exactly those
@@ -306,25 +350,44 @@ static void resurrect(gc_state *st, gc_vec *u, gc_vec *stack, unsigned promote_t
  * types. */
 static bool detach_items(const gc_layouts *lay, om_object *o)
 {
-    size_t k, at;
+    size_t k;
     om_object *const *items;
-    if (!gc_items(lay, o, &items, &k))
+    if (!empty_items(lay, o, &items, &k))
         return false;
-    at = o->ob_type == lay->pointer_type ? lay->pointer_size : lay->inline_size;
-    *(size_t *)(void *)((char *)o + at) = 0;
     for (size_t j = 0; j < k; j++) {
         om_object *child = items[j];
         if (!child)
             continue;
-        if (!(child->ob_gc & GC_COLLECTING)) {
+        if (child->ob_gc & GC_COLLECTING)
+            drop_held(child, 1);
+        else
             om_decref(child);
+    }
+    return true;
+}
+
+/* detach_items for the plain way (gc_plain_free): an old entry j with
+ * refs[j] != GC_OLD_MARK is a member too, one not taken yet: not held, so
+ * its count may reach 0 here (its hold comes when it is taken). */
+static inline bool detach_plain(const gc_layouts *lay, om_object *o, const uint32_t *refs)
+{
+    size_t k;
+    om_object *const *items;
+    if (!empty_items(lay, o, &items, &k))
+        return false;
+    for (size_t j = 0; j < k; j++) {
+        om_object *child = items[j];
+        if (!child)
             continue;
-        }
-        if (OM_UNLIKELY(child->ob_refcnt <= 1))
-            om_fatal("gc: garbage object %p of type %s is referred to more often than its "
-                     "reference count %u says (a missing incref?)",
-                     (void *)child, child->ob_type->name, child->ob_refcnt);
-        child->ob_refcnt--;
+        uint32_t g = child->ob_gc;
+        if (g & GC_COLLECTING)
+            drop_held(child, 1);
+        else if ((g & (GC_WATCHED | OM_GC_GEN_MASK)) ==
+                     (GC_WATCHED | (GC_GEN_OLD << OM_GC_GEN_SHIFT)) &&
+                 refs[g >> OM_GC_SCRATCH_SHIFT] != GC_OLD_MARK)
+            drop_held(child, 0);
+        else
+            om_decref(child);
     }
     return true;
 }
@@ -403,6 +466,86 @@ int gc_free_step(gc_state *st, gc_vec *g, gc_free_pos *p, size_t budget)
     g->len = 0;
     *p = (gc_free_pos){0, 0};
     return 1;
+}
+
+/* ---- the plain way (gc/full.c): taken, emptied and freed in one pass -------------
+ * (see THE PLAIN WAY above).  A member that a later one still refers to
+ * waits in `later`, and so does one of another type, whose clear hook runs
+ * once every member is held. */
+typedef struct plain {
+    gc_state *st;
+    gc_layouts lay;
+    const uint32_t *refs;
+    gc_vec *later; /* held: still referred to by a later member, or to clear */
+    size_t n;
+    om_object *block[GC_FREE_BLOCK];
+} plain;
+
+static void plain_flush(plain *p)
+{
+    gc_vec *later = p->later;
+    for (size_t i = 0; i < p->n; i++) {
+        om_object *o = p->block[i];
+        if (o->ob_refcnt > 1)
+            later->items[later->len++] = o; /* a later member still refers to it */
+        else
+            release_last(p->st, &p->lay, o);
+    }
+    p->n = 0;
+}
+
+/* o: a member just out of the table, GC_COLLECTING. */
+static inline void plain_take(plain *p, om_object *o)
+{
+    om_incref(o); /* the hold */
+    if (!detach_plain(&p->lay, o, p->refs)) {
+        p->later->items[p->later->len++] = o; /* cleared when every member is held */
+        return;
+    }
+    p->block[p->n++] = o;
+    if (p->n == GC_FREE_BLOCK)
+        plain_flush(p);
+}
+
+void gc_plain_free(gc_state *st, gc_table *t, uint32_t *refs, gc_vec *later, bool compact)
+{
+    enum { AHEAD = 8 };
+    plain p = {.st = st, .lay = st->layouts, .refs = refs, .later = later};
+    size_t w = 0, nu = 0, len = t->len;
+    later->len = 0;
+    for (size_t i = 0; i < len; i++) {
+        om_object **objs = t->chunks[i >> GC_CHUNK_SHIFT]->objs;
+        size_t slot = i & (GC_CHUNK - 1);
+        __builtin_prefetch(objs[(slot + AHEAD) & (GC_CHUNK - 1)], 1); /* never faults */
+        om_object *o = objs[slot];
+        if (!o)
+            continue;
+        if (refs[i] == GC_OLD_MARK) { /* alive */
+            if (compact && w != i) {
+                *gc_slot(t, w) = o;
+                refs[w] = GC_OLD_MARK;
+                gc_set_scratch(o, (uint32_t)w);
+            }
+            w++;
+            continue;
+        }
+        objs[slot] = NULL;
+        o->ob_gc = (o->ob_gc & ((1u << OM_GC_SCRATCH_SHIFT) - 1) & ~GC_WATCHED) | GC_COLLECTING;
+        nu++;
+        plain_take(&p, o);
+    }
+    if (compact) {
+        t->len = w;
+        t->tombstones = 0;
+    } else {
+        t->tombstones += nu;
+    }
+    plain_flush(&p);
+    for (size_t i = 0; i < later->len; i++)
+        clear_member(&p.lay, later->items[i], false); /* an emptied list or tuple: nothing */
+    for (size_t i = 0; i < later->len; i++)
+        release_member(st, later->items[i]);
+    later->len = 0;
 }
 
 /* After: U is empty; its members were cleared and freed (or, with

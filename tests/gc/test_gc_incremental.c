@@ -500,6 +500,84 @@ static void group_sizes_its_lists_for_the_proposal(void **state)
     om_runtime_free(rt);
 }
 
+/* The arrays a full collection keeps are freed by the next cycle's first
+ * slices, one a slice and nothing else in it (all at once, at a cycle's
+ * end, they made its longest slice), and the cycle goes on as usual. */
+static void a_cycle_frees_the_full_arrays_one_a_slice(void **state)
+{
+    (void)state;
+    om_runtime *rt = new_incremental_runtime();
+    om_object *root = mk(rt, &node_type, 1), *prev = root;
+    for (int i = 0; i < 3000; i++) {
+        om_object *o = mk(rt, &node_type, 1);
+        set_slot(prev, 0, o);
+        om_decref(o);
+        prev = o;
+    }
+    om_object *a = mk(rt, &node_type, 1), *b = mk(rt, &node_type, 1);
+    set_slot(a, 0, b);
+    set_slot(b, 0, a);
+    om_decref(b);
+    om_gc_collect(rt, 2); /* over the tables: its arrays stay */
+    struct gc_full_buffers *fb = &rt->gc->full_spare;
+    assert_non_null(fb->refs.items);
+    assert_non_null(fb->start.items);
+    assert_non_null(fb->stack.items);
+    int arrays = 3 + (fb->edges.items != NULL);
+    om_decref(a);
+    assert_int_equal(gc_inc_start(rt->gc), 0);
+    struct gc_inc *inc = rt->gc->inc;
+    for (int k = arrays; k > 0; k--) {
+        assert_int_equal(gc_inc_slice(rt->gc), 1);
+        int left = (fb->refs.items != NULL) + (fb->start.items != NULL) +
+                   (fb->edges.items != NULL) + (fb->stack.items != NULL);
+        assert_int_equal(left, k - 1);
+        assert_int_equal(inc->phase, INC_COMPACT);
+        assert_int_equal(inc->cursor, 0); /* the slice did nothing else */
+    }
+    gc_inc_finish(rt->gc);
+    assert_null(rt->gc->inc);
+    assert_int_equal(frees[3001] + frees[3002], 2);
+    assert_int_equal(frees[3000], 0);
+    om_decref(root);
+    om_runtime_free(rt);
+}
+
+/* Compaction counts a moved entry as GC_COMPACT_MOVE_COST units (its
+ * header is written): a compaction slice looks at fewer entries than the
+ * budget when they move. */
+static void a_moved_entry_costs_more_than_a_look(void **state)
+{
+    (void)state;
+    om_runtime *rt = new_incremental_runtime();
+    enum { N = 4 * BUDGET };
+    om_object *held[N];
+    for (int i = 0; i < N; i++)
+        held[i] = mk(rt, &node_type, 0);
+    om_gc_collect(rt, 2);
+    for (int i = 1; i < N; i += 2) { /* every other entry a tombstone */
+        om_decref(held[i]);
+        held[i] = NULL;
+    }
+    struct gc_full_buffers *fb = &rt->gc->full_spare;
+    assert_int_equal(gc_inc_start(rt->gc), 0);
+    struct gc_inc *inc = rt->gc->inc;
+    while (fb->refs.items || fb->start.items || fb->edges.items || fb->stack.items)
+        gc_inc_slice(rt->gc);
+    assert_int_equal(inc->phase, INC_COMPACT);
+    gc_inc_slice(rt->gc);
+    assert_int_equal(inc->phase, INC_COMPACT);
+    size_t looked = inc->cursor, moved = inc->write - 1; /* entry 0 stays */
+    assert_true(moved > 0);
+    assert_true(looked + (GC_COMPACT_MOVE_COST - 1) * moved >= BUDGET);
+    assert_true(looked + (GC_COMPACT_MOVE_COST - 1) * moved < BUDGET + GC_COMPACT_MOVE_COST);
+    gc_inc_finish(rt->gc);
+    assert_null(rt->gc->inc);
+    for (int i = 0; i < N; i++)
+        om_xdecref(held[i]);
+    om_runtime_free(rt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -512,6 +590,8 @@ int main(void)
         cmocka_unit_test(a_slice_stops_inside_a_long_list),
         cmocka_unit_test(cycles_reuse_their_buffers),
         cmocka_unit_test(group_sizes_its_lists_for_the_proposal),
+        cmocka_unit_test(a_cycle_frees_the_full_arrays_one_a_slice),
+        cmocka_unit_test(a_moved_entry_costs_more_than_a_look),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
