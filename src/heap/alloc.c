@@ -29,15 +29,19 @@
  * beside it (heap/ids.c) and the tracer's per-thread counts, inline while
  * the thread owns them (hp_ids_local, heap/special.h):
  *
- *   alloc  pop as above; key = call site or return address; the thread's
- *          lane == heap (it owns the counts, its cache is of this heap);
- *          cache[key] -> id, one compare; count bytes, hi, allocs;
- *          pool->ids[bit] = id                      (about 68 instructions)
- *   free   live-bit check; id = pool->ids[bit]; push as above; count
- *          bytes, frees                              (about 64 instructions)
+ *   alloc  key = call site or return address; the thread's lane == heap
+ *          (it owns the counts, its cache is of this heap); cache[key]
+ *          (its offset from the key's bits) -> id, one compare; pop as
+ *          above; count bytes, hi, allocs; pool->ids[bit] = id
+ *                                                   (about 58 instructions)
+ *   free   pool->ids_epoch is this session's (so: a private heap's exact
+ *          pool); block start and live-bit check; id = pool->ids[bit];
+ *          push as above; count bytes, frees        (about 50 instructions)
  *
- * and leave by one tail call for the rest (a cache miss, another owner, a
- * block without an id, a pool without an array this session).
+ * (their dispatch on the mode included; neither needs a frame, and the
+ * owner's counters that one add can keep take one add to memory) and leave
+ * by one tail call for the rest (a cache miss, another owner, a block
+ * without an id, a pool without an array this session).
  */
 #include "heap/fast.h"
 #include "objmem/trace.h" /* om_trace_site_tls: the call site the id lanes' cache is keyed by */
@@ -49,6 +53,15 @@ extern __thread const om_trace_site *om_trace_site_tls __attribute__((tls_model(
 
 static const hp_hooks *hooks;
 static OM_THREAD_LOCAL int in_hook; /* a hook that allocates does not recurse */
+
+/* *p -= v for a 64-bit counter that only this thread writes, as HP_COUNT
+ * adds: one subtract from memory on x86-64 (not locked; readers load it
+ * whole, as with HP_STORE). */
+#if defined(__x86_64__)
+#define IDS_SUB(p, v) __asm__("subq %1, %0" : "+m"(*(p)) : "r"((int64_t)(v)))
+#else
+#define IDS_SUB(p, v) HP_STORE((p), HP_LOAD(p) - (int64_t)(v))
+#endif
 
 /* Exact hooks set HP_MODE_HOOKS (everything takes the slow lane); sampling
  * hooks only set the mean, which each heap notices within HP_SAMPLE_RECHECK
@@ -372,14 +385,14 @@ static OM_NOINLINE void ids_free_unknown(hp_heap *h, hp_pool *pool, void *p)
     hp_push_owned(h, pool, p, true);
 }
 
-/* The free of a block with an id, counted: inline by the record's owner,
- * else by the hook. */
+/* The free of a block with an id, counted: inline by the record's owner
+ * (two adds to memory: only this thread writes them), else by the hook. */
 static inline __attribute__((always_inline)) void ids_count_free(hp_heap *h, size_t size)
 {
     hp_ids_local *me = &hp_ids_me;
     if (OM_LIKELY(HP_LOAD(&me->lane))) { /* the owner (of a cache of some heap) */
-        HP_STORE(&me->bytes, HP_LOAD(&me->bytes) - (int64_t)size);
-        HP_STORE(&me->frees, HP_LOAD(&me->frees) + 1);
+        IDS_SUB(&me->bytes, size);
+        HP_COUNT(&me->frees);
         return;
     }
     const hp_hooks *hk = __atomic_load_n(&hooks, __ATOMIC_ACQUIRE);
@@ -393,21 +406,39 @@ static OM_NOINLINE void ids_free_emptied(hp_heap *h, hp_pool *pool, size_t size)
     ids_count_free(h, size);
 }
 
-static OM_NOINLINE void ids_free(hp_pool *pool, void *p)
+/* Not the id lane's common case: a pool not on the inline push (full, or
+ * not a private heap's: a remote free, a thread heap's block) goes the
+ * general way; a private heap's pool without an array of this session
+ * (blocks from before the start or a clear) is checked, reported and
+ * pushed. */
+static OM_NOINLINE void ids_free_other(hp_heap *h, hp_pool *pool, void *p)
 {
-    hp_heap *h = HP_LOAD(&pool->fast); /* plain, not full: its owner, else NULL */
-    if (OM_UNLIKELY(!h || !h->is_private)) {
-        free_general(pool, p); /* a remote free, a full pool, a thread heap's block */
+    if (!h || !h->is_private) {
+        free_general(pool, p);
         return;
     }
+    ids_free_unknown(h, pool, p); /* checks, reports (no id this session) and pushes */
+}
+
+/* A pool whose ids are of this session was armed by its owner, a private
+ * heap (only they get arrays; a pool leaving its heap drops its array), so
+ * the epoch compare also says "exact pool of a private heap". */
+static inline __attribute__((always_inline)) void ids_free(hp_pool *pool, void *p)
+{
+    hp_heap *h = HP_LOAD(&pool->fast); /* plain, not full: its owner, else NULL */
     unsigned shift = pool->shift;
     uintptr_t off = (uintptr_t)p - pool->start;
-    size_t g = off >> shift, size = pool->block_size;
+    size_t g = off >> shift;
+    if (OM_UNLIKELY(!h || HP_LOAD(&pool->ids_epoch) != HP_LOAD(&hp_ids_epoch))) {
+        ids_free_other(h, pool, p);
+        return;
+    }
+    /* a live block start (only theirs have a bit), with an id; the
+     * granule's start first, so that off and shift are done with before
+     * the bitmap word is loaded (no register to save) */
     uint64_t *word = &pool->live[g >> 6];
-    uint64_t w = HP_LOAD(word);
-    /* a live block start (only theirs have a bit), with an id of this session */
-    if (OM_UNLIKELY(!((w >> (g & 63)) & 1) || (g << shift) != off ||
-                    HP_LOAD(&pool->ids_epoch) != HP_LOAD(&hp_ids_epoch) ||
+    uint64_t w;
+    if (OM_UNLIKELY((g << shift) != off || !(((w = HP_LOAD(word)) >> (g & 63)) & 1) ||
                     !HP_LOAD(&pool->ids[g]))) {
         ids_free_unknown(h, pool, p); /* a bad free too: it finds and names it */
         return;
@@ -418,10 +449,17 @@ static OM_NOINLINE void ids_free(hp_pool *pool, void *p)
     pool->free = p;
     HP_COUNT(&h->count.frees[pool->cls]);
     if (OM_UNLIKELY(--pool->above == 0) && h->cur[HP_KIND_PLAIN][pool->cls] != pool) {
-        ids_free_emptied(h, pool, size);
+        ids_free_emptied(h, pool, pool->block_size);
         return;
     }
-    ids_count_free(h, size);
+    ids_count_free(h, pool->block_size);
+}
+
+static OM_NOINLINE void free_lane_other(hp_pool *pool, void *p, uint64_t mode)
+{
+    if (!mode && free_remote(pool, p))
+        return;
+    free_general(pool, p);
 }
 
 void hp_free_lane(hp_pool *pool, void *p)
@@ -431,9 +469,7 @@ void hp_free_lane(hp_pool *pool, void *p)
         ids_free(pool, p);
         return;
     }
-    if (!mode && free_remote(pool, p))
-        return;
-    free_general(pool, p);
+    free_lane_other(pool, p, mode);
 }
 
 /* An allocation from private heap h: a pop, then the block's id beside
@@ -455,36 +491,54 @@ static OM_NOINLINE void *ids_alloc_rare(hp_heap *h, size_t size, void *caller)
     return b;
 }
 
+/* The owner's counts of a block with an id (heap/special.h): one add to
+ * memory for allocs (only this thread writes it; readers load it whole, as
+ * HP_COUNT's counters). */
+static inline __attribute__((always_inline)) void ids_count_alloc(hp_ids_local *me, size_t size)
+{
+    int64_t bytes = HP_LOAD(&me->bytes) + (int64_t)size;
+    HP_STORE(&me->bytes, bytes);
+    if (bytes > HP_LOAD(&me->hi))
+        HP_STORE(&me->hi, bytes);
+    HP_COUNT(&me->allocs);
+}
+
+/* The tests come first and in the order that needs fewest registers: the
+ * thread owns the counts and its cache is of h (one compare), the key is
+ * cached (one more), the class is small, its pool has a block and an array
+ * of this session.  No frame: the rare way is a tail call. */
 static inline __attribute__((always_inline)) void *ids_alloc(hp_heap *h, size_t size, void *caller)
 {
+    hp_ids_local *me = &hp_ids_me;
+    const om_trace_site *site = om_trace_site_tls;
+    uintptr_t key = site ? (uintptr_t)site : (uintptr_t)caller;
     size_t cls = (size - 1) >> 4; /* size 0 wraps and takes the rare way */
-    if (OM_UNLIKELY(cls >= HP_SMALL_MAX / 16))
+    const struct hp_ids_entry *e = hp_ids_entry_of(me, key);
+    if (OM_UNLIKELY(HP_LOAD(&me->lane) != h || e->key != key || cls >= HP_SMALL_MAX / 16))
         return ids_alloc_rare(h, size, caller);
     hp_pool *p = h->cur[HP_KIND_PLAIN][cls];
     hp_block *b = p->free;
-    const om_trace_site *site = om_trace_site_tls;
-    uintptr_t key = site ? (uintptr_t)site : (uintptr_t)caller;
-    hp_ids_local *me = &hp_ids_me;
-    const struct hp_ids_entry *e = &me->cache[hp_ids_cache_slot(key)];
-    uint32_t id = e->id;
-    if (OM_UNLIKELY(!b || HP_LOAD(&me->lane) != h || e->key != key ||
-                    HP_LOAD(&p->ids_epoch) != HP_LOAD(&hp_ids_epoch)))
+    if (OM_UNLIKELY(!b || p->ids_epoch != HP_LOAD(&hp_ids_epoch))) /* the owner reads its own */
         return ids_alloc_rare(h, size, caller);
     /* hp_take's work by hand, keeping g for the id (calling hp_take and
-     * deriving g again measured 1.5% more instructions traced) */
+     * deriving g again measured 1.5% more instructions traced); h and the
+     * class are done with first, the entry last (fewer registers at once) */
+    HP_COUNT(&h->count.allocs[cls]);
     p->free = (hp_block *)b->next;
     p->above++;
     size_t g = ((uintptr_t)b - p->start) >> p->shift;
     HP_STORE(&p->live[g >> 6], HP_LOAD(&p->live[g >> 6]) | (1ull << (g & 63)));
-    HP_COUNT(&h->count.allocs[cls]);
-    /* the owner's counts (heap/special.h) */
-    int64_t bytes = HP_LOAD(&me->bytes) + (int64_t)p->block_size;
-    HP_STORE(&me->bytes, bytes);
-    if (bytes > HP_LOAD(&me->hi))
-        HP_STORE(&me->hi, bytes);
-    HP_STORE(&me->allocs, HP_LOAD(&me->allocs) + 1);
-    HP_STORE(&p->ids[g], id);
+    ids_count_alloc(me, p->block_size);
+    HP_STORE(&p->ids[g], e->id);
     return b;
+}
+
+/* Every miss of the inline pop with no mode or another one than the ids'. */
+static OM_NOINLINE void *alloc_slow_other(hp_heap *h, size_t size, uint64_t mode, void *caller)
+{
+    if (OM_LIKELY(!mode))
+        return alloc_miss(h, size, 16, caller);
+    return slow_alloc(h, size, 16, caller);
 }
 
 void *hp_alloc_slow(hp_heap *h, size_t size)
@@ -492,9 +546,7 @@ void *hp_alloc_slow(hp_heap *h, size_t size)
     uint64_t mode = HP_LOAD(&hp_mode);
     if (mode == (HP_MODE_HOOKS | HP_MODE_IDS)) /* first: every traced allocation comes here */
         return ids_alloc(h, size, __builtin_return_address(0));
-    if (OM_LIKELY(!mode))
-        return alloc_miss(h, size, 16, __builtin_return_address(0));
-    return slow_alloc(h, size, 16, __builtin_return_address(0));
+    return alloc_slow_other(h, size, mode, __builtin_return_address(0));
 }
 
 /* h: a private heap (exact pools), or NULL for the thread heap (inexact). */

@@ -323,6 +323,24 @@ static void bad_frees_are_named(void **state)
     assert_int_equal(om_trace_stop(), 0);
 }
 
+/* The id lane finds a key's cache entry from the key's bits directly
+ * (hp_ids_entry_of); the tracer fills the entry hp_ids_cache_slot names:
+ * both must be the same entry for every key, sites (24-byte records) and
+ * return addresses (any byte) alike, or the lane would never hit. */
+static void the_lane_reads_the_entry_the_tracer_fills(void **state)
+{
+    (void)state;
+    static const om_trace_site sites[3 * HP_IDS_CACHE];
+    for (size_t i = 0; i < OM_ARRAY_LEN(sites); i++) {
+        uintptr_t key = (uintptr_t)&sites[i];
+        assert_ptr_equal(hp_ids_entry_of(&hp_ids_me, key),
+                         &hp_ids_me.cache[hp_ids_cache_slot(key)]);
+    }
+    for (uintptr_t key = 0x401000; key < 0x401000 + 64 * HP_IDS_CACHE; key += 3)
+        assert_ptr_equal(hp_ids_entry_of(&hp_ids_me, key),
+                         &hp_ids_me.cache[hp_ids_cache_slot(key)]);
+}
+
 /* Nframe > 1: the id hooks unwind and intern under the lock; the ids still
  * live in the heap. */
 static __attribute__((noinline)) om_object *make_node_deep(om_runtime *rt)
@@ -371,6 +389,7 @@ int main(void)
         cmocka_unit_test_teardown(regions_see_the_id_lane, stop_tracing),
         cmocka_unit_test_teardown(bad_frees_are_named, stop_tracing),
         cmocka_unit_test_teardown(deep_tracebacks_in_the_heap, stop_tracing),
+        cmocka_unit_test(the_lane_reads_the_entry_the_tracer_fills),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
