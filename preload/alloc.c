@@ -39,14 +39,17 @@
  * on with pl_active), so the one test of hp_mode that any inline path makes
  * also sends every call to the helpers while recording, and these serve it
  * with the same inline paths, that bit ignored.  And the pop leaves out the
- * heap's sampling countdown, which nothing in this library reads.  So, in
- * instructions (binary trees, depth 14, the program included): 368 million
- * before, 323 million after (malloc 30 -> 23 a call, free 48 -> 41), against
- * 252 million with mimalloc (16 and 26); what remains is the heap's own:
- * the registry's look at every freed pointer (foreign pointers), the check
- * of a freed block (invalid and double frees), the statistics.
+ * heap's sampling countdown, which nothing in this library reads, and tests
+ * the mode in the compare that bounds the class (class | mode).  free keeps
+ * no copy of the slot for its calls out (free_lane looks it up again).  So,
+ * in instructions (binary trees, depth 14, the program included): 368
+ * million before, 323 million with the inline paths (malloc 30 -> 23 a
+ * call, free 48 -> 41), 311 million now (malloc 21, free 39), against 252
+ * million with mimalloc (16 and 26); what remains is the heap's own: the
+ * registry's look at every freed pointer (foreign pointers), the check of a
+ * freed block (invalid and double frees), the statistics.
  *
- *     malloc:  pop_unsampled(any mode?  class, pool, block)  --miss--> malloc_rest
+ *     malloc:  pop_unsampled(class | mode, pool, block)    --miss--> malloc_rest
  *     free:    registry -> slot -> owner | mode == me  push  --else--> free_lane
  *
  * Their frames matter to the recorder: the library is built with frame
@@ -193,11 +196,14 @@ static OM_NOINLINE void *malloc_rest(size_t size)
     return b;
 }
 
-/* The rest of free for p in an arena pool's first slot, descriptor q: a
- * mode, recording (recorded, then pushed as when nothing records), or a
- * pool of another heap. */
-static OM_NOINLINE void free_lane(hp_pool *q, void *p)
+/* The rest of free for p in an arena pool's first slot: a mode, recording
+ * (recorded, then pushed as when nothing records), a pool of another heap
+ * or a block the inline checks refused (hp_free_lane names it and aborts).
+ * The slot is looked up again here, so that free keeps no copy of it for
+ * this call. */
+static OM_NOINLINE void free_lane(void *p)
 {
+    hp_pool *q = hp_slot_of(p);
     if (recording()) {
         report_free(p);
         hp_heap *h = hp_tls_heap;
@@ -229,16 +235,69 @@ PL_EXPORT void *malloc(size_t size)
     return malloc_rest(size);
 }
 
+/* Relaxed loads of words other threads store to (the registry, a pool's
+ * fast-owner word, hp_mode), folded into the instruction that uses them.
+ * GCC makes a separate load of every atomic load, and so of HP_LOAD; on
+ * x86-64 these do the same load inside the compare (or the or), as
+ * HP_COUNT does for its add: free is two instructions shorter.  Elsewhere
+ * HP_LOAD and the plain operation. */
+#if defined(__x86_64__)
+static inline __attribute__((always_inline)) bool byte_is(const uint8_t *at, uint8_t v)
+{
+    bool eq;
+    __asm__("cmpb %2, %1" : "=@ccz"(eq) : "m"(*at), "i"(v));
+    return eq;
+}
+
+static inline __attribute__((always_inline)) bool word_is(hp_heap *const *at, uintptr_t v)
+{
+    bool eq;
+    __asm__("cmpq %2, %1" : "=@ccz"(eq) : "m"(*at), "r"(v));
+    return eq;
+}
+
+static inline __attribute__((always_inline)) uintptr_t with_mode(uintptr_t v)
+{
+    __asm__("orq %1, %0" : "+r"(v) : "m"(hp_mode));
+    return v;
+}
+#else
+static inline bool byte_is(const uint8_t *at, uint8_t v)
+{
+    return HP_LOAD(at) == v;
+}
+
+static inline bool word_is(hp_heap *const *at, uintptr_t v)
+{
+    return (uintptr_t)HP_LOAD(at) == v;
+}
+
+static inline uintptr_t with_mode(uintptr_t v)
+{
+    return v | (uintptr_t)HP_LOAD(&hp_mode);
+}
+#endif
+
+/* hp_slot_of with the registry's byte compared in place. */
+static inline __attribute__((always_inline)) hp_pool *slot_of(const void *p)
+{
+    uintptr_t a = (uintptr_t)p, i = a >> HP_SEGMENT_SHIFT;
+    if (OM_LIKELY(i < HP_REGISTRY_SIZE && byte_is(&hp_registry[i], HP_REG_ARENA))) {
+        hp_segment *s = (hp_segment *)(a & ~(uintptr_t)(HP_SEGMENT_SIZE - 1));
+        return &s->pools[(a >> HP_SLOT_SHIFT) & (HP_SLOTS - 1)];
+    }
+    return NULL;
+}
+
 PL_EXPORT void free(void *p)
 {
-    hp_pool *q = hp_slot_of(p); /* NULL for NULL: the registry has no page 0 */
+    hp_pool *q = slot_of(p); /* NULL for NULL: the registry has no page 0 */
     if (OM_LIKELY(q != NULL)) {
         hp_heap *h = hp_tls_heap;
-        if (OM_LIKELY((uintptr_t)HP_LOAD(&q->fast) == hp_fast_key(h))) { /* no mode */
-            hp_push_owned(h, q, p, false);
+        if (OM_LIKELY(word_is(&q->fast, with_mode((uintptr_t)h)) && /* hp_fast_key(h) */
+                      hp_push_inexact(h, q, p))) /* no mode, our pool, a plausible block */
             return;
-        }
-        free_lane(q, p);
+        free_lane(p);
         return;
     }
     if (p)
@@ -250,9 +309,24 @@ PL_EXPORT void cfree(void *p)
     free(p);
 }
 
-PL_EXPORT void *calloc(size_t count, size_t size)
+/* The rest of calloc: an overflow, a miss, a mode, or recording (reached
+ * by a jump, so its frame is where the recorder starts, as malloc_rest's). */
+static OM_NOINLINE void *calloc_rest(size_t count, size_t size)
 {
     return record(om_calloc(count, size), count * size);
+}
+
+/* malloc's inline pop and a memset: half the instructions of om_calloc's
+ * way (gcc's cc1, which callocs its hash tables and bitmaps). */
+PL_EXPORT void *calloc(size_t count, size_t size)
+{
+    size_t total;
+    if (OM_LIKELY(!__builtin_mul_overflow(count, size, &total))) {
+        void *b = hp_pop_unsampled(hp_tls_heap, total, 0); /* misses on any mode */
+        if (OM_LIKELY(b != NULL))
+            return memset(b, 0, total);
+    }
+    return calloc_rest(count, size);
 }
 
 PL_EXPORT void *realloc(void *p, size_t size)

@@ -6,6 +6,8 @@
  *                 objmem does not own go to glibc's own functions
  *     record.c    the recorder: per-thread buffers of events, blocks handed to
  *                 write(2), memory samples, fork and thread exit
+ *     libs.c      libunwind and libzstd, opened when a capture starts (the
+ *                 library does not depend on them: libs.h)
  *     stacks.c    native stacks (libunwind or frame pointers)
  *     unwind.c    the cached unwinder: rules learned from libunwind, and
  *                 the outer frames shared with the previous stack

@@ -57,10 +57,10 @@
 
 #include "objmem/heap.h"
 #include "heap/special.h"
+#include "libs.h"
 #include "preload.h"
 
 #ifdef OM_PRELOAD_ZSTD
-#include <zstd.h>
 /* zstd level 1: on binary trees' events (version 3), twice level 3's speed
  * (about 1.5 GB/s against 0.8) for captures 2% larger; with the unwinding
  * cheap (unwind.c), level 3 had become a fifth of the recorder's time. */
@@ -147,8 +147,8 @@ static OM_THREAD_LOCAL int busy;
  * fails or does not help, and the block goes out as it is. */
 static bool flush_packed(pl_thread *t)
 {
-    if (!t->zstd && !(t->zstd = ZSTD_createCCtx()))
-        return false;
+    if (!t->zstd && (!ZSTD_createCCtx || !(t->zstd = ZSTD_createCCtx())))
+        return false; /* no libzstd (libs.c), or no memory */
     uint8_t *p = t->packed + 1 + 2 * CAP_VARINT_MAX;
     size_t room = sizeof t->packed - (size_t)(p - t->packed);
     size_t n = ZSTD_compressCCtx(t->zstd, p, room, t->buf + PL_HEAD, t->len, PL_ZSTD_LEVEL);
@@ -540,7 +540,8 @@ static void end_thread(void *arg)
     if (self == t)
         self = NULL;
 #ifdef OM_PRELOAD_ZSTD
-    ZSTD_freeCCtx(t->zstd);
+    if (t->zstd)
+        ZSTD_freeCCtx(t->zstd);
 #endif
     munmap(t, sizeof(pl_thread));
     busy = 0;
@@ -808,6 +809,8 @@ int pl_record_start(const char *path)
         return -1;
     }
     memcpy(base_path, path, n + 1);
+    if (pl_libs_open() < 0)
+        return -1;
     opt_sample = om_opt(OM_OPT_PRELOAD_SAMPLE) > 0 ? om_opt(OM_OPT_PRELOAD_SAMPLE) : 0;
     pl_sampling = opt_sample > 0;
     opt_unwinder = om_opt(OM_OPT_PRELOAD_UNWIND) == 1 ? CAP_UNWIND_FRAMEPOINTER : 0;

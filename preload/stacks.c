@@ -21,11 +21,10 @@
  * table of stacks or of call-tree nodes, as heaptrack keeps, misses the
  * cache on every event of such a program).  The reader interns stacks.
  */
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
 #include <link.h>
 #include <string.h>
 
+#include "libs.h"
 #include "preload.h"
 
 uintptr_t pl_self_lo, pl_self_hi; /* this library's code */

@@ -51,11 +51,10 @@
  * walk inlined (478 before the walk's state stayed in registers and its
  * frames went to the caller as they are found).
  */
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
 #include <string.h>
 #include <ucontext.h>
 
+#include "libs.h"
 #include "preload.h"
 
 uint32_t pl_unwind_epoch;

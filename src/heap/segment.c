@@ -156,9 +156,16 @@ size_t hp_pool_span_for(unsigned cls)
     return (need + HP_SLOT_SIZE - 1) / HP_SLOT_SIZE;
 }
 
-/* First run of n free slots, preferring resident (dirty) ones; 0 if none. */
+/* First run of n free slots, preferring resident (dirty) ones; 0 if none.
+ * (An empty mask, and a single slot, are answered without the scan: every
+ * small pool asks, and a process's first pools meet no dirty slot.) */
 static unsigned find_run(uint64_t mask, size_t n)
 {
+    mask &= ALL_SLOTS;
+    if (!mask)
+        return 0;
+    if (n == 1)
+        return (unsigned)__builtin_ctzll(mask);
     uint64_t run = n >= 64 ? ~0ull : (1ull << n) - 1;
     for (unsigned i = ARENA_HEADER_SLOTS; i + n <= HP_SLOTS; i++)
         if (((mask >> i) & run) == run)

@@ -109,10 +109,25 @@ static int double_free(size_t n)
     return 0;
 }
 
+/* "inner-free N": frees a pointer 16 bytes into a block of N bytes (N of
+ * 48 or more, so that it is not a block start); "fresh-free N": frees the
+ * block right after the first one of N bytes, carved but never handed out.
+ * Both go through free's inline checks; the run must abort. */
+static int bad_free(const char *how, size_t n)
+{
+    char *volatile p = malloc(n);
+    char *q = !strcmp(how, "inner-free") ? p + 16 : p + malloc_usable_size(p);
+    free(q);
+    printf("%s of %zu bytes went unnoticed\n", how, n);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 2 && !strcmp(argv[1], "double-free"))
         return double_free((size_t)atol(argv[2]));
+    if (argc > 2 && (!strcmp(argv[1], "inner-free") || !strcmp(argv[1], "fresh-free")))
+        return bad_free(argv[1], (size_t)atol(argv[2]));
     check_served_by_objmem();
     check_edges();
     check_alignment();

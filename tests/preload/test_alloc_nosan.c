@@ -47,6 +47,47 @@ static void double_free_aborts(void **state)
     }
 }
 
+/* Frees that free's inline checks refuse (hp_plausible): a pointer inside
+ * a block, a block never handed out.  Sizes in classes no earlier
+ * allocation of the helper uses, so the block after the first is fresh. */
+static void bad_frees_abort(void **state)
+{
+    (void)state;
+    PT_REQUIRE_PRELOAD();
+    static const char *hows[] = {"inner-free", "fresh-free"};
+    static const long sizes[] = {48, 400, 3000};
+    for (size_t k = 0; k < 2; k++)
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            int rc = pt_runf(out, sizeof out, "LD_PRELOAD='%s' '%s' %s %ld 2>&1", pt_lib(),
+                             pt_helper("api"), hows[k], sizes[i]);
+            if (rc != 128 + 6)
+                fprintf(stderr, "%s of %ld bytes: exit %d: %s\n", hows[k], sizes[i], rc, out);
+            assert_int_equal(rc, 128 + 6);
+            assert_non_null(strstr(out, "objmem: fatal: "));
+            assert_null(strstr(out, "unnoticed"));
+        }
+}
+
+/* A process that does not record maps objmem's library and none of the
+ * recorder's (libunwind, libzstd: preload/libs.c opens them when a capture
+ * starts); one that records maps libunwind. */
+static void recorder_libraries_only_when_recording(void **state)
+{
+    (void)state;
+    PT_REQUIRE_PRELOAD();
+    static char maps[1 << 16];
+    assert_int_equal(pt_runf(maps, sizeof maps, "LD_PRELOAD='%s' cat /proc/self/maps", pt_lib()),
+                     0);
+    assert_non_null(strstr(maps, "libobjmem-preload"));
+    assert_null(strstr(maps, "libunwind"));
+    assert_null(strstr(maps, "libzstd"));
+    assert_int_equal(pt_runf(maps, sizeof maps,
+                             "OBJMEM_CAPTURE='%s/cap' LD_PRELOAD='%s' cat /proc/self/maps",
+                             pt_scratch("maps"), pt_lib()),
+                     0);
+    assert_non_null(strstr(maps, "libunwind"));
+}
+
 static void thousands_of_threads(void **state)
 {
     (void)state;
@@ -126,6 +167,8 @@ int main(void)
         cmocka_unit_test(api_edges_and_foreign_blocks),
         cmocka_unit_test(helper_api_fails_without_preload),
         cmocka_unit_test(double_free_aborts),
+        cmocka_unit_test(bad_frees_abort),
+        cmocka_unit_test(recorder_libraries_only_when_recording),
         cmocka_unit_test(thousands_of_threads),
         cmocka_unit_test(linked_against_another_allocator),
         cmocka_unit_test(fork_and_exec),
