@@ -67,7 +67,12 @@ typedef int (*om_visitproc)(om_object *child, void *arg);
 #define OM_TYPE_IMMUTABLE        0x04u /* instances never change after creation */
 /* Freed instances of up to OM_FREELIST_MAX_SIZE bytes wait on a per-runtime
  * free list of their block size and are reused by om_new (Python's per-type
- * free lists).  om_runtime_clear_freelists gives them back to the heap. */
+ * free lists), variable-sized and GC types included, and whatever heap mode
+ * is on.  (Fixed-size untracked types of 17..OM_FREELIST_MAX_SIZE bytes get
+ * the same without the flag while the heap runs without a mode: no debug
+ * heap, tracing hooks or fault injection.)  A full collection and
+ * om_runtime_clear_freelists give the blocks back to the heap, whose
+ * statistics count them in use until then. */
 #define OM_TYPE_FREELIST     0x08u
 #define OM_FREELIST_MAX_SIZE 128 /* bytes; a multiple of 16 */
 

@@ -265,7 +265,7 @@ struct hp_heap {
     int64_t sample_left;     /* bytes the fast path may hand out before the next sample */
     uint64_t sample_rng;     /* the sampling gaps' generator */
     int64_t reported_bytes, reported_blocks; /* this heap's share of hp_live_bytes/blocks */
-    void *owner;
+    void *owner; /* hp_heap_new's (a runtime), or NULL: thread heaps, ownerless private heaps */
     bool is_private, walking, live;
     hp_heap *next, *prev; /* all heaps (global lock) */
 };

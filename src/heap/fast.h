@@ -33,6 +33,11 @@
  * alone (NULL on a miss, so its caller can stay a leaf), hp_heap_lookup is
  * hp_heap_of that also hands back the block's slot, and hp_heap_free_at the
  * free given that slot, so a release looks its block up once.
+ * hp_heap_can_keep says whether a block of that slot may instead wait in
+ * the owner's cache (the object layer's free lists: a plain pool, no
+ * mode), hp_heap_quiet whether a kept block may be handed out again
+ * without the heap (no mode: no hooks, debug heap or fault injection that
+ * must see the allocation).
  *
  * Both touch the descriptor's lines 0 and 1 (heap/core.h) and the heap's
  * counters (and in exact pools one live-bitmap word), with no atomic
@@ -277,16 +282,36 @@ static inline __attribute__((always_inline)) void *hp_heap_try_alloc(hp_heap *h,
 }
 
 /* The private heap that holds p, with p's slot in *slot for hp_heap_free_at,
- * when p lies in the first slot of a pool of a private heap (every block of
- * up to 8 KiB does, and the first ones of bigger classes); else NULL (then
- * ask hp_heap_of).  One
- * lookup serves the object layer's "which runtime" and the free after it. */
+ * when p lies in the first slot of a pool of a private heap that has an
+ * owner (every block of up to 8 KiB does, and the first ones of bigger
+ * classes); else NULL (then ask hp_heap_of).  One lookup serves the object
+ * layer's "which runtime" and the free after it.  (A thread heap has no
+ * owner, nor has a private heap created with none.) */
 static inline __attribute__((always_inline)) hp_heap *hp_heap_lookup(const void *p, hp_pool **slot)
 {
     hp_pool *q = hp_slot_of(p);
     hp_heap *h = q ? HP_LOAD(&q->heap) : NULL;
     *slot = q;
-    return OM_LIKELY(h && h->is_private) ? h : NULL;
+    return OM_LIKELY(h && h->owner) ? h : NULL;
+}
+
+/* True when the live block p, whose slot hp_heap_lookup gave along with
+ * p's heap h, may wait in a cache of h's owner instead of going back to h
+ * (the object layer's free lists): its pool is plain (not debug, sampled or
+ * tracked: those frees must reach the slow lane) and no mode is on (the
+ * hooks must see every free).  A kept block stays live in the heap's eyes.
+ * (The caller makes sure h is the heap it means to free into.) */
+static inline __attribute__((always_inline)) bool hp_heap_can_keep(const hp_pool *slot)
+{
+    return (slot->special | HP_LOAD(&hp_mode)) == 0;
+}
+
+/* True when no mode is on: a block kept by the owner (hp_heap_can_keep)
+ * may be handed out again without the heap (no hooks, no debug heap, no
+ * fault injection to see the allocation). */
+static inline __attribute__((always_inline)) bool hp_heap_quiet(void)
+{
+    return HP_LOAD(&hp_mode) == 0;
 }
 
 /* hp_heap_free(h, p) for a p whose slot hp_heap_lookup gave (p must not

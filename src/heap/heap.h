@@ -19,7 +19,9 @@
 
 typedef struct hp_heap hp_heap;
 
-/* A private heap owned by `owner` (the runtime).  NULL with a message on failure. */
+/* A private heap owned by `owner` (the runtime), or by nobody (NULL: then
+ * hp_heap_lookup does not answer for its blocks).  NULL with a message on
+ * failure. */
 OM_INTERNAL hp_heap *hp_heap_new(void *owner);
 /* Frees every block still in the heap, then the heap. */
 OM_INTERNAL void hp_heap_delete(hp_heap *h);
@@ -42,6 +44,10 @@ OM_INTERNAL void *hp_heap_realloc(hp_heap *h, void *p, size_t size);
  *        common case (NULL otherwise), with p's slot for the free:
  *   void hp_heap_free_at(hp_heap *h, hp_pool *slot, void *p);   hp_heap_free
  *        without a second lookup
+ *   bool hp_heap_can_keep(const hp_pool *slot);   may p (of that slot, of
+ *        the heap the lookup gave) wait in the cache of the heap's owner
+ *        instead of being freed (a plain pool, no mode)
+ *   bool hp_heap_quiet(void);   no mode is on: a kept block may be reused
  * and for containers that size their buffers by the heap's classes:
  *   size_t hp_block_size_below(size_t size);   the largest block size <= size */
 typedef struct hp_pool hp_pool;

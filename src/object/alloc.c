@@ -26,7 +26,27 @@
  *
  * 16-byte blocks are never parked: they have no room for the link, and are
  * cheap for the heap anyway.  Parked blocks are not live objects: not
- * counted as allocated, not seen by the census or the collector.
+ * counted as allocated, not seen by the census or the collector; the heap
+ * counts them in use (its statistics, usage and walks see live blocks).
+ * A class keeps OB_FREELIST_MAX_BYTES of blocks at most (256 KiB: 8192
+ * blocks of 32 bytes); a full collection and om_runtime_clear_freelists
+ * give them all back.
+ *
+ * KEPT BLOCKS (tcache's idea, in front of the heap).  A fixed-size untracked
+ * type of 17..128 bytes without the flag keeps its blocks there too, as
+ * long as no mode of the heap is on and the block is a plain pool's
+ * (hp_heap_can_keep: never a debug or sampled block, which the heap must
+ * see freed); om_new takes them back only while no mode is on
+ * (hp_heap_quiet: the hooks, the debug heap and fault injection see every
+ * allocation).  Such a block holds a whole granule, so it needs no rounded
+ * request.  Measured per 32-byte node when every block comes back (callgrind,
+ * `bench_objtrees_om 10`): om_new 54 -> 32.7 instructions (no countdown,
+ * live bit or counters of the heap's pop), om_object_release 84 -> 76 (the
+ * push's owner compare, live bit and counters, less the tests of the size,
+ * the pool's kind, the mode and the bound).
+ * GC types do not keep theirs: a recycled tracked block would have to mark
+ * its pool dirty, and young collections then walk more pools (measured:
+ * obj_trees_gc 10% more instructions).
  *
  * A free-list type's objects get their request rounded up to 16 bytes
  * (ob_freelist_request), so every block of a fixed-size type fits class
@@ -36,29 +56,32 @@
  * young collections look for young tracked objects; an untracked one does
  * not need to, so its pop is a leaf like the heap's.
  *
- * FAST PATH (alloc_plain).  om_new is a leaf: no call but tail calls, so no
- * frame.  It branches on NULL arguments, once for the rare cases (a bad
- * size, a tracer hook: alloc_general) and once for GC and free-list types
- * (alloc_tracked, the same path with the collector's count and a possible
- * collection, or the free list); then the heap's pop without its slow call
- * (hp_heap_try_alloc; a miss goes to alloc_general), the header, one
+ * FAST PATH (alloc_object).  om_new is a leaf: no call but tail calls, so no
+ * frame.  It branches on NULL arguments, once for the tracer's hook
+ * (alloc_general) and once for GC and free-list types (alloc_tracked, the
+ * same path with the collector's count and a possible collection, or the
+ * free list); then the free list of the size's class while no mode is on,
+ * else (alloc_heap, which turns bad sizes away) the heap's pop without its
+ * slow call (hp_heap_try_alloc; a miss goes to the slow path), the header, one
  * counter (allocated; live objects are allocated - released), and the body
  * zeroed up to its 16-byte granule: a popped block is a plain pool's (a
  * mode of the heap makes the pop miss), whose blocks are whole granules, so
  * a body of 1..16 bytes takes one 16-byte store and one of 17..32 two.
  * Bigger bodies are zeroed by memset in zero_big, reached by a tail call.
  *
- *     om_new -> [rare?] -> [GC or free list?] -> pop -> header, count, zero
- *                  |             |                 \-> alloc_general
- *                  v             v                      (heap's slow path)
- *             alloc_general  alloc_tracked
+ *     om_new -> [hook?] -> [GC or free list?] -> [kept block?] -> header,
+ *                 |              |                    |  no        count, zero
+ *                 v              v                    v
+ *           alloc_general  alloc_tracked   alloc_heap: pop -> header, ...
+ *                                                       \-> heap's slow path
  *
  * NUMBERS.  Header: 16 bytes for every object.  An int or float: 24 bytes,
- * a 32-byte block.  Free lists: at most OB_FREELIST_MAX_BLOCKS per class,
- * 7 classes (32..128).  Instructions of om_new per object, the heap's pop
- * included (callgrind, `bench_objtrees_om 14`, 32-byte untracked nodes): 54,
- * against 74 before this change (a frame of 12 forced by the slow call
- * inside hp_heap_alloc, two counters, a size switch for the zeroing).
+ * a 32-byte block.  Free lists: OB_FREELIST_MAX_BYTES per class, 7 classes
+ * (32..128).  Instructions of om_new per object (callgrind, 32-byte
+ * untracked nodes of `bench_objtrees_om`): 32.7 at depth 10, where every
+ * block comes back from the free list (54 through the heap's pop, 74
+ * before the second speed pass); 38.5 at depth 14, where trees of more
+ * than 8192 nodes take the heap's pop for the rest.
  */
 #include <errno.h>
 #include <string.h>
@@ -80,7 +103,7 @@ static om_object **parked_link(om_object *o)
 
 static inline om_object *freelist_pop(om_runtime *rt, size_t size)
 {
-    ob_freelist *fl = &rt->freelists[ob_freelist_class(size)];
+    ob_freelist *fl = ob_freelist_of(rt, size);
     om_object *o = fl->head;
     if (o) {
         om_assert_internal(o->ob_type == &ob_freelist_type);
@@ -333,6 +356,8 @@ static OM_NOINLINE om_object *alloc_freelisted(om_runtime *rt, const om_type *ty
  * for the first. */
 static OM_NOINLINE om_object *alloc_tracked(om_runtime *rt, const om_type *type, size_t size)
 {
+    if (OM_UNLIKELY(size < sizeof(om_object)))
+        return alloc_general(rt, type, size);
     if (OM_UNLIKELY(type->flags & OM_TYPE_FREELIST))
         return alloc_freelisted(rt, type, size);
     if (OM_UNLIKELY(rt->young_count > rt->young_threshold))
@@ -340,16 +365,34 @@ static OM_NOINLINE om_object *alloc_tracked(om_runtime *rt, const om_type *type,
     return alloc_plain(rt, type, size, OM_GC_TRACKED);
 }
 
-/* The fast path: one branch for the rare cases (a bad size, a tracer hook),
- * one that sends GC and free-list types to alloc_tracked, then
- * alloc_plain (rt and type were checked by the caller). */
+/* A plain object that its free list did not serve: a bad size, or a block
+ * from the heap. */
+static OM_NOINLINE om_object *alloc_heap(om_runtime *rt, const om_type *type, size_t size)
+{
+    if (OM_UNLIKELY(size < sizeof(om_object)))
+        return alloc_general(rt, type, size);
+    return alloc_plain(rt, type, size, 0);
+}
+
+/* The fast path (rt and type were checked by the caller): one branch for
+ * the tracer's hook, one that sends GC and free-list types to
+ * alloc_tracked; then a plain object of 17..OM_FREELIST_MAX_SIZE bytes
+ * takes the newest block of its free list when one waits and no mode of
+ * the heap is on (the hooks must see each allocation), else the heap's
+ * pop (alloc_heap, which also turns bad sizes away).  No call and no
+ * frame: every other way out is a tail call. */
 static inline om_object *alloc_object(om_runtime *rt, const om_type *type, size_t size)
 {
-    if (OM_UNLIKELY((size < sizeof(om_object)) | (rt->trace_on_new != NULL)))
+    if (OM_UNLIKELY(rt->trace_on_new != NULL))
         return alloc_general(rt, type, size);
     if (OM_UNLIKELY(type->flags & (OM_TYPE_GC | OM_TYPE_FREELIST)))
         return alloc_tracked(rt, type, size);
-    return alloc_plain(rt, type, size, 0);
+    if (OM_LIKELY(size - 17 < OM_FREELIST_MAX_SIZE - 16) && OM_LIKELY(hp_heap_quiet())) {
+        om_object *o = freelist_pop(rt, size);
+        if (OM_LIKELY(o != NULL))
+            return init_granules(rt, o, type, size, 0);
+    }
+    return alloc_heap(rt, type, size);
 }
 
 om_object *om_new(om_runtime *rt, const om_type *type)

@@ -78,7 +78,7 @@ static size_t count_parked(om_runtime *rt)
                          c, 16 * (c + 1), (void *)o, hp_usable_size(o));
             len++;
         }
-        if (len != rt->freelists[c].count || len > OB_FREELIST_MAX_BLOCKS)
+        if (len != rt->freelists[c].count || len > rt->freelists[c].limit)
             om_fatal("runtime check: free list of class %zu holds %zu blocks, counts %u", c, len,
                      rt->freelists[c].count);
         n += len;

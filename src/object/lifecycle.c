@@ -35,10 +35,12 @@ int ob_runtime_init(om_runtime *rt, const om_config *config)
     if (config)
         rt->config = *config;
     rt->young_threshold = INT64_MAX;
+    for (size_t c = 0; c < OB_FREELIST_CLASSES; c++)
+        rt->freelists[c].limit = (uint32_t)(OB_FREELIST_MAX_BYTES / (16 * (c + 1)));
     rt->heap = hp_heap_new(rt);
     if (!rt->heap)
         return -1;
-    rt->mem = hp_heap_new(rt);
+    rt->mem = hp_heap_new(NULL); /* no owner: its blocks are no runtime's objects */
     if (!rt->mem) {
         hp_heap_delete(rt->heap);
         rt->heap = NULL;

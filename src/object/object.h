@@ -51,14 +51,16 @@ OM_INTERNAL void ob_freelists_clear(om_runtime *rt);
 
 /* The runtime of o: heap metadata of o's address -> hp_heap -> owner.  O(1),
  * inline (om_runtime_of is the exported call, NULL-tolerant).  o must be a
- * live object: anything else is one line and abort. */
+ * live object: anything else (a runtime's buffer too: rt->mem has no
+ * owner) is one line and abort. */
 static inline om_runtime *ob_runtime_of(const om_object *o)
 {
     hp_heap *h = hp_heap_of(o);
-    if (OM_UNLIKELY(!h))
-        om_fatal("object %p is not in any runtime's heap (type pointer %p)", (const void *)o,
-                 (const void *)o->ob_type);
-    return (om_runtime *)hp_heap_owner(h);
+    om_runtime *rt = h ? (om_runtime *)hp_heap_owner(h) : NULL;
+    if (OM_UNLIKELY(!rt))
+        om_fatal("object %p is not in any runtime's heap of objects (type pointer %p)",
+                 (const void *)o, (const void *)o->ob_type);
+    return rt;
 }
 
 /* ---- object/table.c: a pointer hash table for side tables --------------------

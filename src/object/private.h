@@ -38,11 +38,28 @@ static inline bool ob_freelist_fixed(const om_type *type)
     return type->itemsize == 0 && type->basicsize > 16 && type->basicsize <= OM_FREELIST_MAX_SIZE;
 }
 
-/* Parks the dead object o on free list class cls; false when it is full. */
-static inline bool ob_freelist_park(om_runtime *rt, om_object *o, size_t cls)
+/* The free list of class ob_freelist_class(size), for size 17..128: its
+ * byte offset in rt->freelists is (size - 1) rounded down to 16. */
+_Static_assert(sizeof(ob_freelist) == 16, "a free list's offset is its class times 16");
+static inline ob_freelist *ob_freelist_of(om_runtime *rt, size_t size)
 {
-    ob_freelist *fl = &rt->freelists[cls];
-    if (OM_UNLIKELY(fl->count >= OB_FREELIST_MAX_BLOCKS))
+    return (ob_freelist *)(void *)((char *)rt->freelists + ((size - 1) & ~(size_t)15));
+}
+
+/* True if the dead objects of a type without OM_TYPE_FREELIST may wait on a
+ * free list (fixed-size, 17..OM_FREELIST_MAX_SIZE bytes), in class
+ * ob_freelist_class(basicsize).  Such an object's block is a plain pool's
+ * whenever it may be kept (hp_heap_can_keep), so it holds a whole granule
+ * (16 * (class + 1) bytes) without its request rounded up. */
+static inline bool ob_keepable(const om_type *type)
+{
+    return type->basicsize - 17 < OM_FREELIST_MAX_SIZE - 16 && type->itemsize == 0;
+}
+
+/* Parks the dead object o on the free list fl; false when it is full. */
+static inline bool ob_park_on(ob_freelist *fl, om_object *o)
+{
+    if (OM_UNLIKELY(fl->count >= fl->limit))
         return false;
     o->ob_type = &ob_freelist_type;
     o->ob_refcnt = 0;
@@ -51,6 +68,12 @@ static inline bool ob_freelist_park(om_runtime *rt, om_object *o, size_t cls)
     fl->head = o;
     fl->count++;
     return true;
+}
+
+/* Parks the dead object o on free list class cls; false when it is full. */
+static inline bool ob_freelist_park(om_runtime *rt, om_object *o, size_t cls)
+{
+    return ob_park_on(&rt->freelists[cls], o);
 }
 
 /* The next block on a free list after the parked block o. */

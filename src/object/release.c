@@ -22,8 +22,11 @@
  * (hp_heap_free_at): the block is looked up once, not twice.  One branch
  * (release_is_plain: no finalizer, no weak references, no collector phase,
  * no tracer) and one for the depth (not deeper than release_limit) lead to
- * an inline destroy: dealloc, one counter (released), the block to the
- * heap; GC and free-list types add one branch.  The rest go through
+ * an inline destroy: dealloc, one counter (released), the block kept on
+ * its class's free list (keep_or_free: a fixed-size untracked type of
+ * 17..128 bytes, a plain pool's block, no mode on, room on the list;
+ * object/alloc.c) or else to the heap; GC and free-list types add one
+ * branch.  The rest go through
  * release_general, the phases in order; objects the lookup does not answer
  * for (large ones, those past the first slot of a medium pool) through
  * release_elsewhere, which finds the runtime the slow way.  release_limit
@@ -57,11 +60,11 @@
  * NUMBERS.  OB_RELEASE_MAX_DEPTH = 64: a release, a dealloc and a decref take
  * a few hundred bytes of stack, so 64 levels stay well under 64 KiB and keep
  * the deferral (two stores) rare for ordinary, shallow data.  A plain
- * release costs 84 instructions, the heap's lookup and push included
- * (callgrind, `bench_objtrees_om 14`), against 112 before this change:
- * the second lookup (about 19), the live-bit check of the push (a shift
- * back and a compare instead of building a mask), a frame of three
- * registers instead of four, one counter instead of two.
+ * release costs 76 instructions when its block is kept (callgrind,
+ * `bench_objtrees_om 10`), 84 when it goes to the heap's push, lookup
+ * included (112 before the second speed pass: a second lookup of about
+ * 19, the live-bit check of the push built a mask, a frame of four
+ * registers, two counters).
  */
 #include "object/private.h"
 
@@ -121,17 +124,37 @@ static bool prepare(om_runtime *rt, om_object *o)
     return true;
 }
 
-/* The block of a plain object, dead and deallocated: to its free list, or
- * to the heap through the slot found at the start of the release. */
-static inline void free_plain(om_runtime *rt, om_object *o, uint32_t flags, hp_pool *slot)
+/* The block of a plain object of a type without OM_TYPE_FREELIST, dead and
+ * deallocated: kept on the free list of its class when the type is
+ * fixed-size and small, the block a plain pool's and no mode on
+ * (hp_heap_can_keep), else to the heap through its slot.  slot is a slot of
+ * rt->heap (om_object_release passes no other). */
+static inline void keep_or_free(om_runtime *rt, om_object *o, hp_pool *slot)
 {
-    if (OM_UNLIKELY(flags & OM_TYPE_FREELIST) && ob_park(rt, o, o->ob_type))
+    const om_type *type = o->ob_type;
+    if (OM_LIKELY(ob_keepable(type)) && OM_LIKELY(hp_heap_can_keep(slot)) &&
+        OM_LIKELY(ob_park_on(ob_freelist_of(rt, type->basicsize), o)))
         return;
     ob_mark_freed(o);
     hp_heap_free_at(rt->heap, slot, o);
 }
 
-/* slot: o's slot from hp_heap_lookup, or NULL (then the free looks it up). */
+/* The block of a plain object, dead and deallocated: to its free list, or
+ * to the heap through the slot found at the start of the release. */
+static inline void free_plain(om_runtime *rt, om_object *o, uint32_t flags, hp_pool *slot)
+{
+    if (!(flags & (OM_TYPE_GC | OM_TYPE_FREELIST))) {
+        keep_or_free(rt, o, slot);
+        return;
+    }
+    if ((flags & OM_TYPE_FREELIST) && ob_park(rt, o, o->ob_type))
+        return;
+    ob_mark_freed(o);
+    hp_heap_free_at(rt->heap, slot, o);
+}
+
+/* slot: o's slot from hp_heap_lookup, a slot of rt->heap, or NULL (then the
+ * free looks it up). */
 static void destroy(om_runtime *rt, om_object *o, hp_pool *slot)
 {
     const om_type *type = o->ob_type;
@@ -205,7 +228,8 @@ static OM_NOINLINE void drain_if_outermost(om_runtime *rt)
 }
 
 /* o's block is not where hp_heap_lookup answers (a large object, or not
- * an object of any runtime: ob_runtime_of says so and aborts). */
+ * an object of any runtime, a runtime's buffer included: ob_runtime_of says
+ * so and aborts). */
 static OM_NOINLINE void release_elsewhere(om_object *o)
 {
     om_runtime *rt = ob_runtime_of(o);

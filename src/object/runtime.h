@@ -48,22 +48,29 @@ typedef struct ob_table {
 } ob_table;
 
 /* A free list: a bounded stack of freed object blocks of one block size,
- * linked through their bytes 8..15 (their ob_type is ob_freelist_type). */
+ * linked through their bytes 16..23 (their ob_type is ob_freelist_type). */
 typedef struct ob_freelist {
     om_object *head;
     uint32_t count;
+    uint32_t limit; /* most blocks it keeps: OB_FREELIST_MAX_BYTES of them */
 } ob_freelist;
 /* One list per 16-byte size class up to OM_FREELIST_MAX_SIZE. */
 #define OB_FREELIST_CLASSES (OM_FREELIST_MAX_SIZE / 16)
-/* Blocks kept per class: enough to absorb the churn of a loop that frees
- * and allocates temporaries (CPython keeps 80 to 100 per type), few enough
- * that a class never pins more than 256 * 128 = 32 KiB. */
-#define OB_FREELIST_MAX_BLOCKS 256
+/* Bytes each class may keep: enough that the churn of a loop that frees and
+ * allocates temporaries, or a whole tree of 8192 32-byte nodes, never
+ * reaches the heap (CPython keeps 80 to 100 objects per type), few enough
+ * that a runtime's lists hold at most 7 * 256 KiB (classes 32..128).
+ * (Binary trees of untracked nodes, `bench_objtrees_om 16`: 2972M
+ * instructions keeping none, 2818M keeping 128 KiB a class, 2686M 256 KiB,
+ * 2651M 512 KiB.)  Kept blocks scattered over many pools keep those pools from
+ * going back to the OS until a full collection or
+ * om_runtime_clear_freelists. */
+#define OB_FREELIST_MAX_BYTES ((size_t)256 << 10)
 
 struct om_runtime {
     /* ---- object layer ---- */
     hp_heap *heap;    /* objects only: see THE HEAP INVARIANT above */
-    hp_heap *mem;     /* buffers owned by objects (ob_mem_alloc) */
+    hp_heap *mem;     /* buffers owned by objects (ob_mem_alloc); no owner */
     om_config config; /* a copy of what om_runtime_new was given */
 
     /* Objects ever created and ever freed; live (immortals included) is

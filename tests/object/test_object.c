@@ -351,9 +351,9 @@ static void test_release_of_foreign_object_aborts(void **state)
     omtest_expect_abort(decref_foreign, NULL, "not in any runtime's heap");
 }
 
-/* A buffer of the runtime's buffer heap dressed up as an object: its
- * runtime is found, but its block is not one of the object heap's, and the
- * free says so (the release's one lookup is no licence to free anywhere). */
+/* A buffer of the runtime's buffer heap dressed up as an object: that heap
+ * has no owner, so no runtime is found for it, and the release says so
+ * (the release's one lookup is no licence to free, or keep, anywhere). */
 static void release_buffer_as_object(void *arg)
 {
     (void)arg;
@@ -368,7 +368,7 @@ static void release_buffer_as_object(void *arg)
 static void test_release_of_a_buffer_aborts(void **state)
 {
     (void)state;
-    omtest_expect_abort(release_buffer_as_object, NULL, "invalid free");
+    omtest_expect_abort(release_buffer_as_object, NULL, "not in any runtime's heap of objects");
 }
 
 static void check_flag_without_record(void *arg)

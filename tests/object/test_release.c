@@ -6,7 +6,7 @@
 
 #include "omtest.h"
 #include "objmem.h"
-#include "object/object.h"
+#include "object/private.h"
 
 typedef struct thing {
     om_object ob;
@@ -394,15 +394,20 @@ static void test_freelist_reuses_blocks(void **state)
 static void test_freelist_is_bounded(void **state)
 {
     (void)state;
-    enum { N = 1000 };
-    om_object *objs[N];
-    for (int i = 0; i < N; i++)
+    om_runtime_clear_freelists(rt);
+    size_t limit = rt->freelists[ob_freelist_class(pooled_type.basicsize)].limit;
+    size_t n = limit + 1000;
+    om_object **objs = om_malloc(n * sizeof *objs);
+    assert_non_null(objs);
+    for (size_t i = 0; i < n; i++)
         objs[i] = om_new(rt, &pooled_type);
-    for (int i = 0; i < N; i++)
+    for (size_t i = 0; i < n; i++)
         om_decref(objs[i]);
+    om_free(objs);
     om_runtime_stats st;
     om_runtime_get_stats(rt, &st);
-    assert_int_equal(st.freelist_blocks, 256);
+    assert_int_equal(st.freelist_blocks, limit);
+    assert_int_equal(limit, OB_FREELIST_MAX_BYTES / ((pooled_type.basicsize + 15) & ~(size_t)15));
 }
 
 static void decref_parked(void *arg)
