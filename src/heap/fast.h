@@ -102,14 +102,16 @@ static inline __attribute__((always_inline)) void *hp_take(hp_heap *h, hp_pool *
 static inline __attribute__((always_inline)) void *hp_pop_below(hp_heap *h, size_t size, bool exact,
                                                                 int64_t floor)
 {
+    /* sampling (see hp_hooks), and any mode (its bits exceed any countdown):
+     * first, so that a mode (exact tracing's) misses before the class and
+     * the pool are found */
+    int64_t left = h->sample_left - (int64_t)size;
+    if (OM_UNLIKELY(left < floor))
+        return NULL;
     size_t cls;
     hp_pool *p;
     hp_block *b = hp_head(h, size, &p, &cls);
     if (OM_UNLIKELY(!b))
-        return NULL;
-    /* sampling (see hp_hooks), and any mode (its bits exceed any countdown) */
-    int64_t left = h->sample_left - (int64_t)size;
-    if (OM_UNLIKELY(left < floor))
         return NULL;
     h->sample_left = left;
     return hp_take(h, p, b, cls, exact);
