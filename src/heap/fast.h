@@ -104,8 +104,9 @@ static inline __attribute__((always_inline)) void *hp_pop_below(hp_heap *h, size
 {
     /* sampling (see hp_hooks), and any mode (its bits exceed any countdown):
      * first, so that a mode (exact tracing's) misses before the class and
-     * the pool are found */
-    int64_t left = h->sample_left - (int64_t)size;
+     * the pool are found (unsigned arithmetic: a huge size, which hp_head
+     * turns away next, must not overflow) */
+    int64_t left = (int64_t)((uint64_t)h->sample_left - size);
     if (OM_UNLIKELY(left < floor))
         return NULL;
     size_t cls;
