@@ -366,8 +366,8 @@ static OM_NOINLINE void free_general(hp_pool *pool, void *p)
  * the hooks; everything else ends in a tail call, so neither lane needs a
  * frame.
  *
- * A free: the owner's free into a plain pool of a private heap that is not
- * full reads the block's id back, pushes inline and counts; a block
+ * A free: the owner's free into a plain pool of a private heap reads the
+ * block's id back, pushes inline and counts; a block
  * without an id is reported as usual (ids_free_unknown); anything else
  * takes the lane's other ways, which report too.
  *
@@ -413,8 +413,8 @@ static OM_NOINLINE void ids_free_emptied(hp_heap *h, hp_pool *pool, size_t size)
  * pushed. */
 static OM_NOINLINE void ids_free_other(hp_heap *h, hp_pool *pool, void *p)
 {
-    if (!h || !h->is_private) {
-        free_general(pool, p);
+    if (OM_UNLIKELY(!h || !h->is_private)) {
+        free_general(pool, p); /* a remote free, a special pool, a thread heap's block */
         return;
     }
     ids_free_unknown(h, pool, p); /* checks, reports (no id this session) and pushes */
@@ -425,7 +425,7 @@ static OM_NOINLINE void ids_free_other(hp_heap *h, hp_pool *pool, void *p)
  * the epoch compare also says "exact pool of a private heap". */
 static inline __attribute__((always_inline)) void ids_free(hp_pool *pool, void *p)
 {
-    hp_heap *h = HP_LOAD(&pool->fast); /* plain, not full: its owner, else NULL */
+    hp_heap *h = HP_LOAD(&pool->fast); /* plain: its owner, else NULL */
     unsigned shift = pool->shift;
     uintptr_t off = (uintptr_t)p - pool->start;
     size_t g = off >> shift;

@@ -80,7 +80,17 @@ static void check_pool(const hp_pool *p, const hp_heap *owner, check_totals *t)
             hp_pool_used(p), live);
     uint64_t seen[HP_LIVE_WORDS] = {0};
     size_t nfree = check_list(p, (uintptr_t)p->free, false, seen);
-    size_t pending = check_list(p, HP_LOAD(&p->thread_free), true, seen);
+    size_t pending = check_list(p, (uintptr_t)hp_tf_head(HP_LOAD(&p->thread_free)), true, seen);
+    if (HP_LOAD(&p->reclaim)) { /* blocks [0, reclaimed): free, on no list, counted in used */
+        uint32_t held = HP_LOAD(&p->reclaimed);
+        if (exact || held > p->carved)
+            BAD("pool %p (class %zu bytes): a reclaim holds %u of %u carved blocks", (void *)p,
+                p->block_size, held, p->carved);
+        for (size_t i = 0; i < held; i++)
+            if (in_list(p, i, seen))
+                BAD("block %zu of pool %p is on a list and held by a reclaim", i, (void *)p);
+        pending += held;
+    }
     if (!(p->flags & HP_POOL_HOLES) && nfree + hp_pool_used(p) != p->carved)
         BAD("pool %p (class %zu bytes): %zu free + %u used != %u carved", (void *)p, p->block_size,
             nfree, hp_pool_used(p), p->carved);
@@ -131,7 +141,7 @@ static void check_heap(const hp_heap *h, check_totals *t)
                             (void *)p);
                     if (!!(p->flags & HP_POOL_FULL) != full)
                         BAD("heap %p: pool %p is on the wrong list", (void *)h, (void *)p);
-                    if (HP_LOAD(&p->fast) != (!p->special && !full ? h : NULL))
+                    if (HP_LOAD(&p->fast) != (!p->special ? h : NULL))
                         BAD("heap %p: pool %p (class %u) has a wrong fast-owner word", (void *)h,
                             (void *)p, c);
                     if ((p->special & HP_SPECIAL_TRACKED) && (p->wake || p == cur))
@@ -140,6 +150,9 @@ static void check_heap(const hp_heap *h, check_totals *t)
                     if (p != cur && p->above == 0 && p->wake)
                         BAD("heap %p: pool %p (class %u) sits at its wake level %u", (void *)h,
                             (void *)p, c, p->wake);
+                    if (full && p->wake != (hp_pool_used(p) ? hp_pool_used(p) - 1 : 0))
+                        BAD("heap %p: full pool %p (class %u) wakes at %u, not one below %u",
+                            (void *)h, (void *)p, c, p->wake, hp_pool_used(p));
                     if (p->flags & HP_POOL_SWEEP)
                         BAD("heap %p: pool %p (class %u) still marked for a sweep", (void *)h,
                             (void *)p, c);

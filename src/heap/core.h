@@ -40,13 +40,17 @@
  *   - Every block handed out starts below pool->top; top is at most the
  *     start of block carved.
  *   - Blocks waiting in thread_free are still live (counted in used, their
- *     bit set in an exact pool) until the owner collects them.
+ *     bit set in an exact pool) until the owner collects them; so are the
+ *     blocks [0, reclaimed) of a pool whose reclaim is not 0, which are on
+ *     no list (a remote reclaim took them, pool.c).  Only inexact plain
+ *     pools are ever reclaimed.
  *   - Every free-list link points inside the same pool at a block start.
  *   - pool->heap is the owner; NULL while abandoned.  Only the owner touches
  *     free, used, carved and the live bits (others read bits atomically);
  *     any thread may push onto thread_free.
- *   - pool->fast is pool->heap when special == 0 and the pool is not on the
- *     full list, else NULL (alias and free slots: NULL).
+ *   - pool->fast is pool->heap when special == 0, else NULL (alias and
+ *     free slots: NULL).  A pool on the full list has wake == used - 1
+ *     (0 when empty), so that its owner's first free calls out.
  *   - Every pool of a heap is on exactly one of its lists: avail (may have
  *     free blocks) or full.  heap->cur[k][c] is the head of avail[k][c] or
  *     the empty sentinel.
@@ -147,9 +151,11 @@ enum {
 struct __attribute__((aligned(64))) hp_pool {
     hp_heap *heap; /* owner (atomic); NULL while abandoned, and in alias or free slots */
     /* The owner while a free by it may take the inline push: the pool is
-     * plain (special == 0) and not on the full list; else NULL (atomic).
-     * Kept by hp_pool_set_fast at every change of heap, special or FULL, so
-     * that the push tests one word (against heap | hp_mode: see heap/fast.h). */
+     * plain (special == 0); else NULL (atomic).  Kept by hp_pool_set_fast at
+     * every change of heap or special, so that the push tests one word
+     * (against heap | hp_mode: see heap/fast.h).  A pool on the full list
+     * takes the inline push too: its wake level is one below its count
+     * (hp_pool_arm), so the first free calls out and moves it to avail. */
     hp_heap *fast;
     uintptr_t start; /* block 0 */
     /* floor(2^64 / block_size) + 1, the constant of Lemire, Kaser and Kurz,
@@ -199,9 +205,37 @@ struct __attribute__((aligned(64))) hp_pool {
     uint32_t ids_epoch;
     uint32_t queued_at; /* thread heaps: the sparse batch count when it was queued */
 
-    uintptr_t thread_free __attribute__((aligned(64))); /* atomic stack, other threads' frees */
+    /* Other threads' frees (atomic): the head of a stack of blocks in the
+     * low HP_TF_SHIFT bits, how many were pushed since the owner last took
+     * the stack in the high ones (hp_tf_head, hp_tf_count). */
+    uintptr_t thread_free __attribute__((aligned(64)));
+    /* A remote reclaim (pool.c): the freer whose push made the stack hold
+     * every carved block took them all, blocks [0, reclaimed), and gives
+     * their pages back for an owner that does not collect (HP_RECLAIM_BUSY,
+     * then HP_RECLAIM_DONE); the owner's next collect takes them (0 again).
+     * Both atomic. */
+    uint32_t reclaimed;
+    uint8_t reclaim;
+    /* The owner's allocations of the class (count.allocs), and om_now_ns,
+     * when the first block since its last collect was pushed (atomic): a
+     * pool is reclaimed only when the owner allocated nothing of the class
+     * since, for a while (pool.c, owner_idle). */
+    uint64_t allocs_at, pushed_at;
 };
 #define HP_POOL_SHIFT 8 /* log2 sizeof(hp_pool) */
+/* The thread_free word: a block address (below 2^47) and a count of 16
+ * bits, more than any pool's blocks (only double frees could carry it over,
+ * out of the word). */
+#define HP_TF_SHIFT 48
+static inline hp_block *hp_tf_head(uintptr_t word)
+{
+    return (hp_block *)(word & (((uintptr_t)1 << HP_TF_SHIFT) - 1));
+}
+static inline uint32_t hp_tf_count(uintptr_t word)
+{
+    return (uint32_t)(word >> HP_TF_SHIFT);
+}
+enum { HP_RECLAIM_BUSY = 1, HP_RECLAIM_DONE = 2 }; /* hp_pool.reclaim */
 _Static_assert(sizeof(hp_pool) == (size_t)1 << HP_POOL_SHIFT, "hp_pool must be 256 bytes");
 
 struct hp_segment {
@@ -340,12 +374,11 @@ static inline uint64_t hp_magic_of(size_t block_size)
 }
 
 /* What pool->fast must be now (see hp_pool); the owner (or hp_lock for an
- * ownerless pool) calls it after changing heap, special or the FULL flag. */
+ * ownerless pool) calls it after changing heap or special. */
 static inline void hp_pool_set_fast(hp_pool *pool)
 {
     hp_heap *h = HP_LOAD(&pool->heap);
-    bool plain = !HP_LOAD(&pool->special) && !(pool->flags & HP_POOL_FULL);
-    HP_STORE(&pool->fast, plain ? h : NULL);
+    HP_STORE(&pool->fast, HP_LOAD(&pool->special) ? NULL : h);
 }
 
 /* The dirty list of a private heap and the sparse queue of a thread heap
@@ -409,10 +442,16 @@ static inline bool hp_pool_bits_kept(const hp_pool *pool);
 /* Sets pool's live count to used and its wake to the level below it: by
  * the owner, whenever the count may have passed the wake without a call
  * (a collect, a pool leaving the current position).  No level while the
- * bits are kept (an exact pool; a tracked one is past its level already). */
+ * bits are kept (an exact pool; a tracked one is past its level already).
+ * A pool on the full list: one below used, so that the next free by the
+ * owner calls out (and moves it back to avail) from the inline push, which
+ * costs a third of the slow lane's way. */
 static inline void hp_pool_arm(hp_pool *pool, uint32_t used)
 {
-    pool->wake = (uint16_t)(hp_pool_bits_kept(pool) ? 0 : hp_pool_level(pool, used));
+    if (pool->flags & HP_POOL_FULL)
+        pool->wake = (uint16_t)(used ? used - 1 : 0);
+    else
+        pool->wake = (uint16_t)(hp_pool_bits_kept(pool) ? 0 : hp_pool_level(pool, used));
     pool->above = used - pool->wake;
 }
 
@@ -510,9 +549,11 @@ OM_INTERNAL void hp_pool_sync_bits(hp_pool *pool);
  * free, found by walking the free list (a slow query, for tests and checks;
  * the owner's thread, or a quiet pool). */
 OM_INTERNAL bool hp_pool_block_live(const hp_pool *pool, size_t idx);
-/* Blocks waiting on thread_free (no other thread may be collecting). */
+/* Blocks waiting on thread_free, and those a remote reclaim holds (no other
+ * thread may be collecting). */
 OM_INTERNAL uint32_t hp_pool_pending(const hp_pool *pool);
-/* Pushes onto thread_free (any thread). */
+/* Pushes onto thread_free (any thread); the push that leaves every carved
+ * block of an inexact plain pool there reclaims them (pool.c). */
 OM_INTERNAL void hp_pool_push_remote(hp_pool *pool, hp_block *b);
 /* Gives back fully free pages inside the pool; returns bytes.  With
  * only_idle, a pool allocated from since the last tick is only marked idle. */

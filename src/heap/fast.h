@@ -16,7 +16,7 @@
  *         (class | hp_mode).                            (about 19 instructions)
  *   push  registry byte -> segment -> slot descriptor (256 bytes: a shift
  *         and a mask); pool->fast == heap | hp_mode, one compare for "the
- *         owner is this heap, the pool is plain and not full, no mode";
+ *         owner is this heap, the pool is plain, no mode";
  *         [check and clear b's live bit] or check b by arithmetic
  *         (hp_plausible: one multiply); push, count, above--.  A pool
  *         that is not the current one and reaches zero (emptied, or down
@@ -219,7 +219,8 @@ static inline __attribute__((always_inline)) void hp_push_owned(hp_heap *h, hp_p
 }
 
 /* Free of block of pool p by heap h.  The owner's free into a plain pool that
- * is not full, with no mode on: push inline (one compare says all that);
+ * with no mode on: push inline (one compare says all that; a pool on the
+ * full list calls out at its first free, heap/core.h hp_pool_arm);
  * every other case leaves by a call.  The slot lookup bounds the offset to
  * the pool's first slot.  exact (a private heap): check and clear the live
  * bit; a pointer that is not a block start, or not live, finds a clear bit
@@ -327,7 +328,7 @@ static inline __attribute__((always_inline)) void hp_heap_free_at(hp_heap *h, hp
         hp_push_owned(h, slot, p, true);
         return;
     }
-    if (HP_LOAD(&slot->heap) == h) { /* h's pool: full, special, or a mode on */
+    if (HP_LOAD(&slot->heap) == h) { /* h's pool: special, or a mode on */
         hp_free_lane(slot, p);
         return;
     }
@@ -361,13 +362,13 @@ static inline void hp_heap_touch(hp_heap *h, void *p)
 static inline void hp_heap_free(hp_heap *h, void *p)
 {
     hp_pool *q = hp_slot_of(p);
-    /* only a pool's first slot has an owner; a full or special pool, or a
+    /* only a pool's first slot has an owner; a special pool, or a
      * mode, sends the free to the slow lane, which names a foreign heap */
     if (OM_LIKELY(q && (uintptr_t)HP_LOAD(&q->fast) == hp_fast_key(h))) {
         hp_push_owned(h, q, p, true);
         return;
     }
-    if (q && HP_LOAD(&q->heap) == h) { /* h's pool: full, special, or a mode on */
+    if (q && HP_LOAD(&q->heap) == h) { /* h's pool: special, or a mode on */
         hp_free_lane(q, p);
         return;
     }

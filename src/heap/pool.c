@@ -37,6 +37,11 @@
  * (hp_pool_page_freed), and given back without a relink.  The pool is
  * HOLES meanwhile, so the refill that ends tracking rebuilds the list.
  *
+ * Remote reclaim (below): the free from another thread that leaves every
+ * block of a fully carved pool on thread_free, while the owner has not
+ * allocated the class for a while, gives the pool's pages back itself; the
+ * owner's next collect finds the pool uncarved.
+ *
  * Secure mode: links are stored as next ^ key ^ slot address, with a random
  * key per pool, and checked on every pop (a link that does not decode to a
  * block of the same pool is corruption: one line, abort); freshly carved
@@ -66,7 +71,11 @@ void hp_pool_init(hp_pool *pool, hp_segment *seg, uintptr_t start, size_t bytes,
     HP_STORE(&pool->heap, NULL);
     HP_STORE(&pool->fast, NULL);
     HP_STORE(&pool->thread_free, 0);
-    pool->carved = 0;
+    HP_STORE(&pool->reclaim, (uint8_t)0);
+    HP_STORE(&pool->reclaimed, 0u);
+    HP_STORE(&pool->allocs_at, (uint64_t)0);
+    HP_STORE(&pool->pushed_at, (uint64_t)0);
+    HP_STORE(&pool->carved, 0u);
     pool->top = start;
     pool->cls = (uint8_t)cls;
     pool->kind = (uint8_t)kind;
@@ -148,7 +157,7 @@ static bool carve(hp_pool *pool)
     if (n > left)
         n = left;
     link_batch(pool, pool->carved, n);
-    pool->carved += (uint32_t)n;
+    HP_STORE(&pool->carved, pool->carved + (uint32_t)n); /* a remote reclaim reads it */
     return true;
 }
 
@@ -234,7 +243,7 @@ static void carved_from_list(hp_pool *pool)
     for (hp_block *b = pool->free; b; b = hp_decode(pool, b, b->next)) {
         long idx = hp_block_index(pool, b);
         if (idx >= 0 && (size_t)idx >= pool->carved)
-            pool->carved = (uint32_t)idx + 1;
+            HP_STORE(&pool->carved, (uint32_t)idx + 1);
     }
 }
 
@@ -244,7 +253,7 @@ void hp_pool_rebuild_after_fork(hp_pool *pool)
     if (hp_pool_bits_kept(pool)) {
         size_t extent = live_extent(pool);
         if (pool->carved < extent)
-            pool->carved = (uint32_t)extent; /* a carve stopped before its count was stored */
+            HP_STORE(&pool->carved, (uint32_t)extent); /* a carve stopped before storing it */
     } else {
         carved_from_list(pool);
         hp_pool_sync_bits(pool);
@@ -261,8 +270,8 @@ void hp_pool_rebuild_after_fork(hp_pool *pool)
 
 uint32_t hp_pool_pending(const hp_pool *pool)
 {
-    uint32_t n = 0;
-    for (hp_block *b = (hp_block *)HP_LOAD(&pool->thread_free); b; b = hp_decode(pool, b, b->next))
+    uint32_t n = HP_LOAD(&pool->reclaim) ? HP_LOAD(&pool->reclaimed) : 0;
+    for (hp_block *b = hp_tf_head(HP_LOAD(&pool->thread_free)); b; b = hp_decode(pool, b, b->next))
         n++;
     return n;
 }
@@ -298,13 +307,108 @@ void hp_pool_push_local(hp_pool *pool, hp_block *b, size_t idx)
     pool->above--; /* the caller looks whether it reached zero */
 }
 
+/* ---- remote reclaim ---------------------------------------------------------
+ * An owner that stops allocating (a thread blocked in a join, a producer
+ * waiting for its consumers) never collects the blocks other threads free
+ * into its pools: they stay resident though nobody can use them (larson's
+ * main thread allocates every window, then waits while the workers free
+ * them all: 9 MiB of its pools held for nothing, a third of the peak).
+ * So the freer whose push leaves every carved block of a pool on its
+ * thread_free (the count in the word equals carved), while the owner has
+ * allocated nothing of the class since the first of them was pushed
+ * (owner_idle: a busy owner collects them soon), takes the whole stack
+ * (one compare-and-swap to empty, which also proves nobody pushed or
+ * collected meanwhile) and gives back the pages that hold only those
+ * blocks:
+ *
+ *   freer:  push (count == carved) -> take the stack -> BUSY -> decommit
+ *           the pages below block `carved` -> DONE -> wake the owner
+ *   owner:  next collect sees DONE -> blocks [0, reclaimed) are free: no
+ *           other block carved, so the pool is uncarved again (its pages
+ *           come back zero when carved anew); else they are linked back
+ *
+ * Why count == carved means "all of [0, carved)": each pushed block was
+ * handed out after the carve that made it, so an acquire load of the word
+ * the push left (the pushes form one release sequence) shows the freer a carved
+ * above every block on the stack, and count distinct blocks below carved
+ * are all of them.  Only fully carved pools are looked at (count ==
+ * capacity, a field of the line a remote free reads anyway; carved lies in
+ * the owner's line), so no carve can run meanwhile; the pool's partly
+ * carved current pools of an idle owner, one a class, are left to it.  (A double free could make
+ * the count lie; as with any older double free in plain mode, the heap is then not protected from
+ * it.)  The decommit runs between hp_op_enter and hp_op_leave, so a fork never sees it half done.
+ * Pools whose pages are worth less than RECLAIM_MIN_BYTES are left to their owner. */
+#define RECLAIM_MIN_BYTES ((size_t)16 << 10)
+
+/* Has pool's owner allocated nothing of its class since the first push of
+ * the blocks on its stack, RECLAIM_IDLE_NS ago or more?  An owner that goes
+ * on allocating collects them soon, and one that waits only a moment (a
+ * producer whose queue is full: prodcons measured 28x the page faults and
+ * twice the time with no wait) would only carve the pages again.  A pool
+ * with no owner is idle. */
+#define RECLAIM_IDLE_NS 10000000u
+
+static bool owner_idle(const hp_pool *pool)
+{
+    hp_heap *h = __atomic_load_n(&pool->heap, __ATOMIC_ACQUIRE);
+    return !h || (HP_LOAD(&h->count.allocs[pool->cls]) == HP_LOAD(&pool->allocs_at) &&
+                  om_now_ns() - HP_LOAD(&pool->pushed_at) >= RECLAIM_IDLE_NS);
+}
+
+static void reclaim(hp_pool *pool, uintptr_t word, uint32_t n)
+{
+    size_t page = os_page_size();
+    size_t bytes = (size_t)n * pool->block_size / page * page;
+    if (bytes < RECLAIM_MIN_BYTES || HP_LOAD(&pool->reclaim))
+        return;
+    hp_op_enter();
+    if (__atomic_compare_exchange_n(&pool->thread_free, &word, 0, false, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_RELAXED)) {
+        HP_STORE(&pool->reclaimed, n);
+        HP_STORE(&pool->reclaim, (uint8_t)HP_RECLAIM_BUSY);
+        os_decommit((void *)pool->start, bytes);
+        __atomic_fetch_sub(&hp_committed, bytes, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&hp_returned, bytes, __ATOMIC_RELAXED);
+        __atomic_store_n(&pool->reclaim, (uint8_t)HP_RECLAIM_DONE, __ATOMIC_RELEASE);
+        hp_heap *h = __atomic_load_n(&pool->heap, __ATOMIC_ACQUIRE);
+        if (h) /* its collect_remote looks at full pools with this bit */
+            __atomic_fetch_or(&h->remote_classes, 1ull << pool->cls, __ATOMIC_RELEASE);
+    }
+    hp_op_leave();
+}
+
+/* The owner's side: the blocks of a finished reclaim are free again; how many. */
+static uint32_t take_reclaimed(hp_pool *pool)
+{
+    uint32_t n = HP_LOAD(&pool->reclaimed);
+    size_t page = os_page_size();
+    __atomic_fetch_add(&hp_committed, (size_t)n * pool->block_size / page * page,
+                       __ATOMIC_RELAXED); /* the slots count as committed (see rebuild) */
+    if (pool->carved == n && !pool->free && !(pool->flags & HP_POOL_HOLES)) {
+        HP_STORE(&pool->carved, 0u); /* nothing else carved: start afresh */
+        pool->top = pool->start;
+    } else {
+        for (size_t i = n; i-- > 0;)
+            push_free(pool, block_at(pool, i));
+    }
+    __atomic_store_n(&pool->reclaim, (uint8_t)0, __ATOMIC_RELEASE);
+    return n;
+}
+
 uint32_t hp_pool_collect(hp_pool *pool)
 {
-    if (HP_LOAD(&pool->thread_free) == 0)
-        return 0;
+    uint32_t taken = 0;
+    if (OM_UNLIKELY(__atomic_load_n(&pool->reclaim, __ATOMIC_ACQUIRE) == HP_RECLAIM_DONE) &&
+        !(pool->special & HP_SPECIAL_TRACKED)) /* a tracked pool: once it is listed again */
+        taken = take_reclaimed(pool);
+    if (HP_LOAD(&pool->thread_free) == 0) {
+        if (taken)
+            hp_pool_arm(pool, hp_pool_used(pool) - taken);
+        return taken;
+    }
     uintptr_t raw = __atomic_exchange_n(&pool->thread_free, 0, __ATOMIC_ACQUIRE);
-    uint32_t n = 0;
-    hp_block *b = (hp_block *)raw;
+    uint32_t n = taken;
+    hp_block *b = hp_tf_head(raw);
     bool exact = hp_pool_bits_kept(pool), listed = !(pool->special & HP_SPECIAL_TRACKED);
     uint64_t limit = (uint64_t)pool->capacity * pool->block_size;
     if (!exact && !hp_secure) { /* the common case, the same checks with plain links */
@@ -340,25 +444,48 @@ uint32_t hp_pool_collect(hp_pool *pool)
     return n;
 }
 
+/* The rare sides of a push: the first block since the owner's last collect
+ * (wake the owner, note its allocations and the time), and the one that
+ * leaves every block of the pool on the stack (reclaim, if the owner is
+ * idle).  Out of line, so that the common push needs no frame. */
+static OM_NOINLINE void pushed_rare(hp_pool *pool, uintptr_t old, uintptr_t word)
+{
+    hp_heap *h = NULL;
+    if (old == 0 && (h = __atomic_load_n(&pool->heap, __ATOMIC_ACQUIRE)) != NULL) {
+        /* heap records are never unmapped: a stale one only wakes a scan */
+        __atomic_fetch_or(&h->remote_classes, 1ull << pool->cls, __ATOMIC_RELEASE);
+        HP_STORE(&pool->allocs_at, HP_LOAD(&h->count.allocs[pool->cls]));
+        HP_STORE(&pool->pushed_at, om_now_ns());
+    }
+    /* capacity, not carved, which lies in the owner's line: only fully carved
+     * pools are reclaimed, so that a remote free reads nothing the owner writes */
+    uint32_t n = hp_tf_count(word);
+    if (n == pool->capacity && owner_idle(pool) &&
+        /* acquire: every pusher's carved (see reclaim); and still untouched */
+        __atomic_load_n(&pool->thread_free, __ATOMIC_ACQUIRE) == word &&
+        n == HP_LOAD(&pool->carved) && !HP_LOAD(&pool->special))
+        reclaim(pool, word, n);
+}
+
 void hp_pool_push_remote(hp_pool *pool, hp_block *b)
 {
-    uintptr_t old = __atomic_load_n(&pool->thread_free, __ATOMIC_RELAXED);
+    uintptr_t old = __atomic_load_n(&pool->thread_free, __ATOMIC_RELAXED), word;
     do {
-        b->next = hp_encode(pool, b, old);
-    } while (!__atomic_compare_exchange_n(&pool->thread_free, &old, (uintptr_t)b, true,
-                                          __ATOMIC_RELEASE, __ATOMIC_RELAXED));
-    if (old == 0) {
-        hp_heap *h = __atomic_load_n(&pool->heap, __ATOMIC_ACQUIRE);
-        if (h) /* heap records are never unmapped: a stale one only wakes a scan */
-            __atomic_fetch_or(&h->remote_classes, 1ull << pool->cls, __ATOMIC_RELEASE);
-    }
+        uintptr_t head = (uintptr_t)hp_tf_head(old);
+        b->next = hp_encode(pool, b, head);
+        word = old - head + ((uintptr_t)1 << HP_TF_SHIFT) + (uintptr_t)b; /* count + 1 */
+    } while (!__atomic_compare_exchange_n(&pool->thread_free, &old, word, true, __ATOMIC_RELEASE,
+                                          __ATOMIC_RELAXED));
+    if (OM_UNLIKELY(old == 0 || hp_tf_count(word) == pool->capacity))
+        pushed_rare(pool, old, word);
 }
 
 bool hp_pool_refill(hp_pool *pool)
 {
     if (pool->free)
         return true;
-    if (hp_pool_collect(pool) && pool->free)
+    if ((HP_LOAD(&pool->thread_free) || HP_LOAD(&pool->reclaim)) && hp_pool_collect(pool) &&
+        pool->free)
         return true;
     if (carve(pool))
         return true;
