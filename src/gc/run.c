@@ -70,6 +70,20 @@ static void print_stop(const om_gc_info *info)
                 (unsigned long long)(info->duration_ns % 1000000));
 }
 
+/* A full collection frees in bulk (its garbage, then the free lists): the
+ * pages of the pools it empties go back after it, at the heap's next slow
+ * path, not run by run inside it (heap/batch.c). */
+static void hold_pages(gc_state *st, bool hold)
+{
+    if (hold) {
+        hp_heap_bulk_begin(st->rt->heap);
+        hp_heap_bulk_begin(st->rt->mem);
+    } else {
+        hp_heap_bulk_end(st->rt->mem);
+        hp_heap_bulk_end(st->rt->heap);
+    }
+}
+
 long gc_run(gc_state *st, int gen, int automatic)
 {
     if (st->collecting || ob_releasing(st->rt))
@@ -77,6 +91,9 @@ long gc_run(gc_state *st, int gen, int automatic)
     if (gen == 2 && st->inc)
         gc_inc_abort(st);
     st->collecting = 1;
+    bool bulk = gen == 2;
+    if (bulk)
+        hold_pages(st, true);
     om_gc_info info = {.generation = gen, .automatic = automatic};
     gc_call_callbacks(st, "start", &info);
     if (st->debug & OM_GC_DEBUG_STATS)
@@ -98,10 +115,12 @@ long gc_run(gc_state *st, int gen, int automatic)
     gc_call_callbacks(st, "stop", &info);
     st->collecting = 0;
     gc_inc_settle(st); /* a callback or finalizer may have disabled the collector */
+    if (rc == 0 && gen == 2)
+        ob_freelists_clear(st->rt);
+    if (bulk)
+        hold_pages(st, false);
     if (rc != 0)
         return -1;
-    if (gen == 2)
-        ob_freelists_clear(st->rt);
     if (OM_DEBUG >= 3 && !automatic)
         gc_check_clean(st);
     return (long)(res.collected + res.uncollectable);

@@ -76,6 +76,15 @@ OM_INTERNAL void hp_heap_clear_dirty(hp_heap *h);
  * hp_heap_walk_dirty visits it.  O(1); static inline (heap/fast.h):
  *   void hp_heap_touch(hp_heap *h, void *p); */
 OM_INTERNAL void hp_heap_touch_slow(hp_heap *h, void *p);
+/* heap/batch.c: frees the n blocks (live blocks of h, any order), like n
+ * calls of hp_heap_free but with one owner check and one count update per
+ * run of blocks in the same pool. */
+OM_INTERNAL void hp_heap_free_batch(hp_heap *h, void **blocks, size_t n);
+/* Brackets a bulk free of h (nesting, any heaps): the pools it empties go
+ * back to their arenas, but the prompt purge of free slots waits for the
+ * last end, which runs it once if it is due. */
+OM_INTERNAL void hp_heap_bulk_begin(hp_heap *h);
+OM_INTERNAL void hp_heap_bulk_end(hp_heap *h);
 /* Live blocks and bytes of h. */
 OM_INTERNAL void hp_heap_usage(const hp_heap *h, size_t *blocks, size_t *bytes);
 

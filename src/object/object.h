@@ -43,6 +43,12 @@ OM_INTERNAL void ob_mem_free(om_runtime *rt, void *p);
  * om_object_release (a finalizer due, weak references, a phase bit, the
  * tracer's hook). */
 OM_INTERNAL bool ob_free_unreachable(om_runtime *rt, om_object *o, void *array);
+/* The same for n <= OB_UNREACHABLE_BATCH objects, arrays[i] o[i]'s: frees
+ * those it can; the others (and their arrays) move to the front of objs and
+ * arrays, untouched; returns how many. */
+#define OB_UNREACHABLE_BATCH 128
+OM_INTERNAL size_t ob_free_unreachable_batch(om_runtime *rt, om_object **objs, void **arrays,
+                                             size_t n);
 
 /* Gives the blocks of every free list back to the heap (also public as
  * om_runtime_clear_freelists; the collector may call it on a full
