@@ -64,9 +64,12 @@ static OM_NOINLINE size_t free_run(hp_heap *h, hp_pool *p, void **blocks, size_t
     size_t k = j - i;
     p->free = head;
     HP_STORE(&h->count.frees[p->cls], h->count.frees[p->cls] + k);
-    p->above -= (uint32_t)k; /* exact pools: wake 0, above is the live count */
-    if (k && p->above == 0 && h->cur[HP_KIND_PLAIN][p->cls] != p)
-        hp_free_slow_local(h, p); /* emptied: back to its arena */
+    /* above is the live count less the wake level: 0 in exact pools, one
+     * below the count in a full one (hp_pool_arm); the run may cross it */
+    uint32_t above = p->above;
+    p->above = above - (uint32_t)k;
+    if (k && above <= k && h->cur[HP_KIND_PLAIN][p->cls] != p)
+        hp_free_slow_local(h, p); /* emptied (back to its arena), or no longer full */
     return j;
 }
 
