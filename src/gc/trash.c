@@ -373,7 +373,9 @@ static bool detach_items(const gc_layouts *lay, om_object *o)
 
 /* detach_items for the plain way (gc_plain_free): an old entry j with
  * refs[j] != GC_OLD_MARK is a member too, one not taken yet: not held, so
- * its count may reach 0 here (its hold comes when it is taken). */
+ * its count may reach 0 here (its hold comes when it is taken).  A copy
+ * rather than detach_items with a NULL refs: the test of refs on every
+ * child cost 3.3M instructions of bench_gc_work_om free 300000 (2.5%). */
 static inline bool detach_plain(const gc_layouts *lay, om_object *o, const uint32_t *refs)
 {
     size_t k;
