@@ -42,14 +42,20 @@
  * owner's counters that one add can keep take one add to memory) and leave
  * by one tail call for the rest (a cache miss, another owner, a block
  * without an id, a pool without an array this session).
+ *
+ * The owner's kept blocks (the object layer's free lists) take the same id
+ * work without the pop or push, inline in the owner (heap/fast.h:
+ * hp_heap_ids_try_take, about 35 instructions; hp_heap_ids_try_drop, about
+ * 20); their rare ways (hp_heap_ids_take_rare, hp_heap_ids_drop_rare) are
+ * the hooks' as above.
  */
 #include "heap/fast.h"
 #include "objmem/trace.h" /* om_trace_site_tls: the call site the id lanes' cache is keyed by */
 
-/* Defined in this library (trace/capture.c): initial-exec, so that the id
- * lane reads it with one load even in the shared library (the header's
- * declaration would make each read a __tls_get_addr call there). */
-extern __thread const om_trace_site *om_trace_site_tls __attribute__((tls_model("initial-exec")));
+/* om_trace_site_tls: defined in this library (trace/capture.c) and
+ * declared initial-exec in heap/fast.h, so that the id lanes read it with
+ * one load even in the shared library (the header's declaration would make
+ * each read a __tls_get_addr call there). */
 
 static const hp_hooks *hooks;
 static OM_THREAD_LOCAL int in_hook; /* a hook that allocates does not recurse */
@@ -531,6 +537,27 @@ static inline __attribute__((always_inline)) void *ids_alloc(hp_heap *h, size_t 
     ids_count_alloc(me, p->block_size);
     HP_STORE(&p->ids[g], e->id);
     return b;
+}
+
+/* ---- the object layer's kept blocks under the ids' mode ----------------------------------
+ * A block its owner kept (live in the heap's eyes, heap/fast.h) gets or
+ * loses its id as the lanes would at a pop or a push, so that exact
+ * tracing reuses the owner's cache instead of the heap: inline in the
+ * owner (hp_heap_ids_try_take / try_drop), the rest here. */
+void hp_heap_ids_take_rare(hp_heap *h, void *b, void *caller)
+{
+    report_alloc_sized(b, hp_small_slot_of(b)->block_size, h, caller); /* arms, or reports */
+}
+
+void hp_heap_ids_drop_rare(hp_pool *slot, void *b)
+{
+    hp_heap *h = HP_LOAD(&slot->heap);
+    if (HP_LOAD(&slot->ids_epoch) != HP_LOAD(&hp_ids_epoch) || !HP_LOAD(hp_ids_slot(slot, b))) {
+        report_free(slot, b, h); /* no id of this session: reported as usual */
+        return;
+    }
+    HP_STORE(hp_ids_slot(slot, b), 0u);
+    ids_count_free(h, slot->block_size);
 }
 
 /* Every miss of the inline pop with no mode or another one than the ids'. */

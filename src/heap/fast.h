@@ -37,7 +37,10 @@
  * the owner's cache (the object layer's free lists: a plain pool, no
  * mode), hp_heap_quiet whether a kept block may be handed out again
  * without the heap (no mode: no hooks, debug heap or fault injection that
- * must see the allocation).
+ * must see the allocation).  Under exact tracing alone (hp_heap_ids_only)
+ * the owner keeps and reuses blocks too, and hp_heap_ids_try_drop /
+ * hp_heap_ids_try_take do the id lanes' work on them inline (heap/alloc.c):
+ * the block's id beside it and the thread's counts.
  *
  * Both touch the descriptor's lines 0 and 1 (heap/core.h) and the heap's
  * counters (and in exact pools one live-bitmap word), with no atomic
@@ -333,6 +336,88 @@ static inline __attribute__((always_inline)) void hp_heap_free_at(hp_heap *h, hp
         return;
     }
     hp_heap_free_slow(h, p);
+}
+
+/* hp_heap_free_at(h, slot, p) while a mode is on (hp_heap_quiet is
+ * false), for a slot of h's that hp_heap_lookup gave: the fast-owner
+ * compare would fail, so straight to the lane (exact tracing's id lane).
+ * (With no mode: hp_heap_free_at.) */
+static inline __attribute__((always_inline)) void hp_heap_free_moded(hp_pool *slot, void *p)
+{
+    hp_free_lane(slot, p);
+}
+
+/* True when the only mode on is exact tracing's ids (HP_MODE_HOOKS |
+ * HP_MODE_IDS): then an owner's kept block may be handed out again, or a
+ * block kept, as long as hp_heap_ids_take or hp_heap_ids_drop gives it its
+ * id or takes it away (the tracer sees every object; no debug heap or
+ * fault injection is on that must see the allocation). */
+static inline __attribute__((always_inline)) bool hp_heap_ids_only(void)
+{
+    return HP_LOAD(&hp_mode) == (HP_MODE_HOOKS | HP_MODE_IDS);
+}
+/* The id work of the object layer's kept blocks while hp_heap_ids_only,
+ * inline in the owner's paths as the heap's id lanes do it (heap/alloc.c):
+ * the key is the call site the macros of objmem/trace.h set, else the
+ * caller.  (Declared here as in trace/capture.c, by the struct's tag.) */
+struct om_trace_site;
+extern __thread const struct om_trace_site *om_trace_site_tls
+    __attribute__((tls_model("initial-exec")));
+/* The rare ways of the two below (a cache miss, another owner, a pool
+ * without an array this session, a block without an id: the hooks). */
+OM_INTERNAL OM_NOINLINE void hp_heap_ids_take_rare(hp_heap *h, void *b, void *caller);
+OM_INTERNAL OM_NOINLINE void hp_heap_ids_drop_rare(hp_pool *slot, void *b);
+
+/* The descriptor of the slot of b, a block of a small class's pool (in an
+ * arena, in its pool's first slot). */
+static inline __attribute__((always_inline)) hp_pool *hp_small_slot_of(const void *b)
+{
+    uintptr_t a = (uintptr_t)b;
+    hp_segment *s = (hp_segment *)(a & ~(uintptr_t)(HP_SEGMENT_SIZE - 1));
+    return &s->pools[(a >> HP_SLOT_SHIFT) & (HP_SLOTS - 1)];
+}
+
+/* Kept block b of private heap h (17..128 bytes) handed out again while
+ * hp_heap_ids_only: its id written beside it from the thread's cache, and
+ * counted, when the thread owns the counts of h; false with nothing done
+ * otherwise (then hp_heap_ids_take_rare). */
+static inline __attribute__((always_inline)) bool hp_heap_ids_try_take(hp_heap *h, void *b,
+                                                                       void *caller)
+{
+    hp_ids_local *me = &hp_ids_me;
+    const struct om_trace_site *site = om_trace_site_tls;
+    uintptr_t key = site ? (uintptr_t)site : (uintptr_t)caller;
+    const struct hp_ids_entry *e = hp_ids_entry_of(me, key);
+    hp_pool *p = hp_small_slot_of(b);
+    if (OM_UNLIKELY(HP_LOAD(&me->lane) != h || e->key != key ||
+                    p->ids_epoch != HP_LOAD(&hp_ids_epoch))) /* the owner reads its own */
+        return false;
+    int64_t bytes = HP_LOAD(&me->bytes) + (int64_t)p->block_size;
+    HP_STORE(&me->bytes, bytes);
+    if (bytes > HP_LOAD(&me->hi))
+        HP_STORE(&me->hi, bytes);
+    HP_COUNT(&me->allocs);
+    HP_STORE(hp_ids_slot(p, b), e->id);
+    return true;
+}
+
+/* Live block b of a plain pool (slot, from hp_heap_lookup) about to be
+ * kept by its owner while hp_heap_ids_only: its id dropped and counted as
+ * freed, when it has one and the thread owns the counts; false with
+ * nothing done otherwise (then hp_heap_ids_drop_rare, which reports a
+ * block without an id freed). */
+static inline __attribute__((always_inline)) bool hp_heap_ids_try_drop(hp_pool *slot, void *b)
+{
+    hp_ids_local *me = &hp_ids_me;
+    if (OM_UNLIKELY(slot->ids_epoch != HP_LOAD(&hp_ids_epoch) || !HP_LOAD(&me->lane)))
+        return false;
+    uint32_t *id = hp_ids_slot(slot, b);
+    if (OM_UNLIKELY(!HP_LOAD(id)))
+        return false;
+    HP_STORE(id, 0u);
+    HP_STORE(&me->bytes, HP_LOAD(&me->bytes) - (int64_t)slot->block_size);
+    HP_COUNT(&me->frees);
+    return true;
 }
 
 /* The largest block size of the plain heap that is at most size (0 below

@@ -26,7 +26,10 @@
  * its class's free list (keep_or_free: a fixed-size untracked type of
  * 17..128 bytes, a plain pool's block, no mode on, room on the list;
  * object/alloc.c) or else to the heap; GC and free-list types add one
- * branch.  The rest go through
+ * branch.  With a mode on, keep_special: exact tracing's ids alone keep the
+ * block all the same once the heap has dropped its id (counted as freed);
+ * other modes go straight to the heap's lane, which the inline push would
+ * only reach after its owner compare failed.  The rest go through
  * release_general, the phases in order; objects the lookup does not answer
  * for (large ones, those past the first slot of a medium pool) through
  * release_elsewhere, which finds the runtime the slow way.  release_limit
@@ -124,6 +127,28 @@ static bool prepare(om_runtime *rt, om_object *o)
     return true;
 }
 
+/* keep_or_free's block when hp_heap_can_keep said no: a mode of the heap
+ * is on, or the pool is special (debug, sampled).  Exact tracing's ids
+ * alone keep a plain pool's block all the same, once the heap has dropped
+ * its id (counted as freed), and send the rest straight to the heap's lane
+ * (the inline push would only reach it after its owner compare failed);
+ * anything else goes to the heap as with no mode. */
+static OM_NOINLINE void keep_special(om_runtime *rt, om_object *o, hp_pool *slot)
+{
+    if (OM_LIKELY(hp_heap_ids_only())) {
+        if (slot->special == 0 && ob_park_on(ob_freelist_of(rt, o->ob_type->basicsize), o)) {
+            if (OM_UNLIKELY(!hp_heap_ids_try_drop(slot, o)))
+                hp_heap_ids_drop_rare(slot, o); /* the hooks' way */
+            return;
+        }
+        ob_mark_freed(o);
+        hp_heap_free_moded(slot, o);
+        return;
+    }
+    ob_mark_freed(o);
+    hp_heap_free_at(rt->heap, slot, o);
+}
+
 /* The block of a plain object of a type without OM_TYPE_FREELIST, dead and
  * deallocated: kept on the free list of its class when the type is
  * fixed-size and small, the block a plain pool's and no mode on
@@ -132,9 +157,15 @@ static bool prepare(om_runtime *rt, om_object *o)
 static inline void keep_or_free(om_runtime *rt, om_object *o, hp_pool *slot)
 {
     const om_type *type = o->ob_type;
-    if (OM_LIKELY(ob_keepable(type)) && OM_LIKELY(hp_heap_can_keep(slot)) &&
-        OM_LIKELY(ob_park_on(ob_freelist_of(rt, type->basicsize), o)))
-        return;
+    if (OM_LIKELY(ob_keepable(type))) {
+        if (OM_LIKELY(hp_heap_can_keep(slot))) {
+            if (OM_LIKELY(ob_park_on(ob_freelist_of(rt, type->basicsize), o)))
+                return;
+        } else {
+            keep_special(rt, o, slot);
+            return;
+        }
+    }
     ob_mark_freed(o);
     hp_heap_free_at(rt->heap, slot, o);
 }

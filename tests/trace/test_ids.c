@@ -169,6 +169,80 @@ static void the_peak_follows_every_count(void **state)
     om_runtime_free(rt);
 }
 
+static unsigned traceback_line(om_object *o)
+{
+    om_trace_traceback *tb = om_trace_get_object_traceback(o);
+    assert_non_null(tb);
+    unsigned line = tb->frames[0].lineno;
+    om_trace_traceback_free(tb);
+    return line;
+}
+
+/* Under exact tracing the runtime keeps the blocks of small plain objects
+ * as with no mode (object/release.c) and om_new hands them out again
+ * (object/alloc.c): the heap drops a kept block's id, counted as a free,
+ * and writes the new one, counted as an allocation, inline from the
+ * thread's cache or through the hooks.  A block kept before the start or
+ * a clear has no id of this session: its free changes nothing, and its
+ * reuse is traced at the new site; a kept block is in no snapshot. */
+static void kept_blocks_lose_and_get_ids(void **state)
+{
+    (void)state;
+    om_runtime *rt = om_runtime_new(NULL);
+    if (!hp_heap_quiet()) {
+        om_runtime_free(rt);
+        skip(); /* the debug heap is on for the whole run: nothing is kept */
+    }
+    om_object *old = om_new(rt, &node_type), *older = om_new(rt, &node_type);
+    void *addr = old;
+    om_decref(old); /* kept, with no id */
+    assert_int_equal(om_trace_start(1), 0);
+    unsigned line = __LINE__ + 1;
+    om_object *x = om_new(rt, &node_type);
+    assert_ptr_equal(x, addr); /* the kept block, given an id through the hooks */
+    assert_int_equal(traced_now(), sizeof(node));
+    assert_int_equal(traceback_line(x), line);
+    om_decref(x); /* kept again: its id dropped */
+    assert_int_equal(traced_now(), 0);
+    om_trace_snapshot *s = om_trace_take_snapshot();
+    assert_int_equal(om_trace_snapshot_count(s), 0);
+    om_trace_snapshot_free(s);
+    assert_null(om_trace_get_object_traceback(addr));
+    for (int i = 0; i < 100; i++) { /* the inline way: one site, one block */
+        line = __LINE__ + 1;
+        x = om_new(rt, &node_type);
+        assert_ptr_equal(x, addr);
+        assert_int_equal(traced_now(), sizeof(node));
+        assert_int_equal(traceback_line(x), line);
+        om_decref(x);
+        assert_int_equal(traced_now(), 0);
+    }
+    assert_int_equal(traced_peak(), sizeof(node));
+    om_decref(older); /* from before the start: no id, nothing changes */
+    assert_int_equal(traced_now(), 0);
+    x = om_new(rt, &node_type);
+    assert_int_equal(traced_now(), sizeof(node));
+    om_trace_clear_traces();
+    assert_int_equal(traced_now(), 0);
+    om_decref(x); /* an id of before the clear */
+    assert_int_equal(traced_now(), 0);
+    line = __LINE__ + 1;
+    x = om_new(rt, &node_type);
+    assert_int_equal(traced_now(), sizeof(node));
+    assert_int_equal(traceback_line(x), line);
+    s = om_trace_take_snapshot();
+    assert_int_equal(om_trace_snapshot_count(s), 1);
+    om_trace_snapshot_free(s);
+    om_trace_tracer_stats st;
+    om_trace_get_tracer_stats(&st);
+    assert_int_equal(st.traces, 1);
+    om_decref(x);
+    om_trace_get_tracer_stats(&st);
+    assert_int_equal(st.traces, 0);
+    assert_int_equal(om_trace_stop(), 0);
+    om_runtime_free(rt);
+}
+
 /* Blocks from before the start, and from before a clear, have no id of
  * this session: their frees change nothing, and they are in no snapshot. */
 static void blocks_from_before_have_no_id(void **state)
@@ -384,6 +458,7 @@ int main(void)
         cmocka_unit_test_teardown(two_heaps_share_one_site, stop_tracing),
         cmocka_unit_test_teardown(the_peak_follows_every_count, stop_tracing),
         cmocka_unit_test_teardown(blocks_from_before_have_no_id, stop_tracing),
+        cmocka_unit_test_teardown(kept_blocks_lose_and_get_ids, stop_tracing),
         cmocka_unit_test_teardown(a_heap_deleted_with_traced_blocks, stop_tracing),
         cmocka_unit_test_teardown(buffers_grow_and_shrink, stop_tracing),
         cmocka_unit_test_teardown(regions_see_the_id_lane, stop_tracing),
