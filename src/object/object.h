@@ -43,12 +43,21 @@ OM_INTERNAL void ob_mem_free(om_runtime *rt, void *p);
  * om_object_release (a finalizer due, weak references, a phase bit, the
  * tracer's hook). */
 OM_INTERNAL bool ob_free_unreachable(om_runtime *rt, om_object *o, void *array);
-/* The same for n <= OB_UNREACHABLE_BATCH objects, arrays[i] o[i]'s: frees
- * those it can; the others (and their arrays) move to the front of objs and
- * arrays, untouched; returns how many. */
-#define OB_UNREACHABLE_BATCH 128
-OM_INTERNAL size_t ob_free_unreachable_batch(om_runtime *rt, om_object **objs, void **arrays,
-                                             size_t n);
+#define OB_UNREACHABLE_BATCH 128 /* most objects of one ob_free_unreachable_tested */
+/* Does o, unreachable and emptied, need om_object_release rather than the
+ * frees above (a finalizer due, weak references, a phase bit; the tracer's
+ * hook is rt's, tested once a batch by the caller)? */
+static inline bool ob_unreachable_refused(const om_object *o)
+{
+    bool finalizer_due = o->ob_type->finalize && !(o->ob_gc & OM_GC_FINALIZED);
+    return finalizer_due || (o->ob_gc & (OM_GC_WEAKREFS | OM_GC_PHASE_MASK));
+}
+/* ob_free_unreachable for many objects at once, tested by the caller in its
+ * own loop: objs[0 .. n) (n <= OB_UNREACHABLE_BATCH) are collector-tracked,
+ * emptied, at count 0, none refused, with rt->trace_on_free off (unless n is 0);
+ * arrays[0 .. na) are their non-NULL arrays.  Frees them all, in bulk. */
+OM_INTERNAL void ob_free_unreachable_tested(om_runtime *rt, om_object **objs, size_t n,
+                                            void **arrays, size_t na);
 
 /* Gives the blocks of every free list back to the heap (also public as
  * om_runtime_clear_freelists; the collector may call it on a full

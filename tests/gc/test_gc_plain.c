@@ -2,8 +2,8 @@
  * gc_plain_free: taken, emptied and freed in one pass over the table):
  * random graphs of lists, tuples and nodes against a reachability model,
  * members that a later member still refers to, members emptied by their
- * clear hook, and the ordinary way whenever a member needs a step first
- * (a weak reference, a finalizer due). */
+ * clear hook, the ordinary way whenever a member needs a step first
+ * (a weak reference, a finalizer due), and the tracer's hook. */
 #include "nodes.h"
 #include "gc/state.h"
 
@@ -305,12 +305,50 @@ static void members_that_need_a_step_go_the_ordinary_way(void **state)
     om_runtime_free(rt);
 }
 
+static int frees_hooked;
+static void hook_free(om_runtime *rt, om_object *o)
+{
+    (void)rt;
+    (void)o;
+    frees_hooked++;
+}
+
+/* With the tracer's hook on, the plain way gives every member to the
+ * general release, which calls the hook (the bulk free would not); with it
+ * off, the bulk free takes them all; either way each counts as released. */
+static void the_tracers_hook_sees_every_plain_free(void **state)
+{
+    (void)state;
+    enum { PAIRS = GC_FREE_BLOCK + 5 };
+    om_runtime *rt = new_runtime();
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < PAIRS; i++) {
+            om_object *l = om_list_new(rt);
+            om_object *t = om_tuple_pack(rt, 1, l);
+            assert_non_null(t);
+            assert_int_equal(om_list_append(l, t), 0);
+            om_decref(l);
+            om_decref(t);
+        }
+        uint64_t released = rt->released;
+        frees_hooked = 0;
+        rt->trace_on_free = round == 0 ? hook_free : NULL;
+        assert_int_equal(om_gc_collect(rt, 2), 2 * PAIRS);
+        rt->trace_on_free = NULL;
+        assert_true(rt->gc->full_last.plain);
+        assert_int_equal(frees_hooked, round == 0 ? 2 * PAIRS : 0);
+        assert_int_equal(rt->released - released, 2 * PAIRS);
+    }
+    om_runtime_free(rt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(random_graphs_are_freed_the_plain_way),
         cmocka_unit_test(a_member_referred_to_from_a_later_block_waits),
         cmocka_unit_test(members_that_need_a_step_go_the_ordinary_way),
+        cmocka_unit_test(the_tracers_hook_sees_every_plain_free),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
