@@ -310,7 +310,10 @@ OM_API void om_timeline_free(om_timeline *tl);
  * thread starts or stops the tracer meanwhile; the call itself is written on
  * both sides and runs once.  A call that starts the tracer while it runs
  * records no site for its own allocations (they get the return address). */
-OM_API extern int om_trace_sites_on; /* non-zero while a tracer wants sites */
+/* Non-zero while sites are wanted: bit 1 while exact tracing runs; under
+ * sampling, 2 for each heap near its next sample (the heap's, so that calls
+ * far from a sample skip the thread-locals). */
+OM_API extern int om_trace_sites_on;
 OM_API extern __thread const om_trace_site *om_trace_site_tls;
 OM_API extern __thread unsigned om_trace_site_depth;
 

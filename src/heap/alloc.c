@@ -69,6 +69,8 @@ static OM_THREAD_LOCAL int in_hook; /* a hook that allocates does not recurse */
 #define IDS_SUB(p, v) HP_STORE((p), HP_LOAD(p) - (int64_t)(v))
 #endif
 
+static void sites_all_far(void);
+
 /* Exact hooks set HP_MODE_HOOKS (everything takes the slow lane); sampling
  * hooks only set the mean, which each heap notices within HP_SAMPLE_RECHECK
  * bytes of allocation. */
@@ -76,6 +78,7 @@ void hp_hooks_install(const hp_hooks *h)
 {
     __atomic_store_n(&hooks, h, __ATOMIC_RELEASE);
     HP_STORE(&hp_sample_mean, h ? h->sample_bytes : 0);
+    sites_all_far();
     if (h && !h->sample_bytes && h->id_alloc)
         hp_mode_set(HP_MODE_HOOKS | HP_MODE_IDS);
     else if (h && !h->sample_bytes)
@@ -293,20 +296,98 @@ static int64_t next_gap(hp_heap *h, size_t mean)
     return gap >= 0x1.0p53 ? (int64_t)1 << 53 : (int64_t)gap; /* below hp_mode's bits */
 }
 
+/* The call-site macros (objmem/trace.h) test one word, om_trace_sites_on:
+ * the tracer's bit 1 asks for a site at every call (exact tracing); under
+ * sampling the heap adds HP_SITES_NEAR for each heap whose next sample is
+ * at most HP_SAMPLE_NEAR bytes away, so that only the calls near a sample
+ * pay for a site.  Each gap is run in two legs:
+ *
+ *     gap drawn                far leg ran out          sample
+ *     |-------- far leg --------|---- HP_SAMPLE_NEAR ----|
+ *         macros off (no site)       macros on (sites)
+ *
+ * HP_SAMPLE_NEAR is at least the largest small block, so a small block
+ * never crosses both ends at once: its sample always has the site.  A
+ * large block may (its frame 0 is then the return address).  The heaps'
+ * flags and the word change under hp_lock (twice a sample); installing
+ * hooks clears them all, so a stopped tracer leaves the word at zero. */
+#define HP_SITES_NEAR 2
+
+static void sites_near(hp_heap *h, bool near)
+{
+    if (HP_LOAD(&h->sample_near) == near)
+        return;
+    pthread_mutex_lock(&hp_lock);
+    if (h->sample_near != near) {
+        HP_STORE(&h->sample_near, near);
+        __atomic_add_fetch(&om_trace_sites_on, near ? HP_SITES_NEAR : -HP_SITES_NEAR,
+                           __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&hp_lock);
+}
+
+/* h is retired (hp_lock held): its share of the word goes with it. */
+void hp_sites_far_locked(hp_heap *h)
+{
+    if (h->sample_near)
+        __atomic_sub_fetch(&om_trace_sites_on, HP_SITES_NEAR, __ATOMIC_RELAXED);
+    HP_STORE(&h->sample_near, false);
+}
+
+/* Every heap far from a sample: hooks change (hp_lock taken here). */
+static void sites_all_far(void)
+{
+    pthread_mutex_lock(&hp_lock);
+    for (hp_heap *h = hp_heaps_first_locked(); h; h = h->next)
+        HP_STORE(&h->sample_near, false);
+    __atomic_and_fetch(&om_trace_sites_on, HP_SITES_NEAR - 1, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&hp_lock);
+}
+
+/* The countdown for a gap of `gap` bytes: its far leg, the near one kept
+ * in h->sample_far (none when the gap is shorter: near at once). */
+static int64_t far_leg(hp_heap *h, int64_t gap)
+{
+    if (gap > HP_SAMPLE_NEAR) {
+        h->sample_far = HP_SAMPLE_NEAR;
+        sites_near(h, false);
+        return gap - HP_SAMPLE_NEAR;
+    }
+    h->sample_far = 0;
+    sites_near(h, true);
+    return gap;
+}
+
 /* The fast path's countdown ran out on h (which is not the empty heap): the
- * allocation is served here and, when sampling is on, reported. */
+ * allocation is served here and, when sampling is on, reported.  A countdown
+ * that was not a gap drawn here (a fresh heap, the recheck of a heap that
+ * had sampling off, hooks installed since) draws one afresh (memoryless: the
+ * same process from here) without sampling. */
 static OM_NOINLINE void *sample_due(hp_heap *arg, hp_heap *h, size_t size, size_t align,
                                     void *caller)
 {
     size_t mean = HP_LOAD(&hp_sample_mean);
-    bool fresh = h->sample_left < 0; /* a new heap: no gap drawn yet */
-    int64_t left = h->sample_left - (int64_t)size;
-    h->sample_left = mean ? left + next_gap(h, mean) : HP_SAMPLE_RECHECK;
-    if (h->sample_left < 0) /* a block larger than the gap drawn: restart */
-        h->sample_left = mean ? next_gap(h, mean) : HP_SAMPLE_RECHECK;
-    if (fresh)
-        h->sample_left = mean ? next_gap(h, mean) : HP_SAMPLE_RECHECK;
-    if (!mean || fresh || in_hook)
+    if (!mean) {
+        h->sample_left = HP_SAMPLE_RECHECK;
+        h->sample_far = 0;
+        sites_near(h, false);
+        return hp_alloc_generic(arg, size, align, HP_KIND_PLAIN);
+    }
+    bool armed = h->sample_left >= 0 && (HP_LOAD(&h->sample_near) || h->sample_far);
+    if (armed && h->sample_far) { /* the far leg ran out: the macros go on */
+        h->sample_left += h->sample_far;
+        h->sample_far = 0;
+        sites_near(h, true);
+        if (h->sample_left >= (int64_t)size) {
+            h->sample_left -= (int64_t)size;
+            return hp_alloc_generic(arg, size, align, HP_KIND_PLAIN);
+        }
+    }
+    int64_t left = armed ? h->sample_left - (int64_t)size + next_gap(h, mean) : -1;
+    if (left < 0) /* not armed, or a block larger than the gap drawn: restart */
+        left = next_gap(h, mean);
+    h->sample_left = far_leg(h, left);
+    if (!armed || in_hook)
         return hp_alloc_generic(arg, size, align, HP_KIND_PLAIN);
     /* a pool of sampled blocks: only their frees take the slow lane */
     void *p = hp_alloc_generic(arg, size, align, HP_KIND_SAMPLED);

@@ -298,6 +298,8 @@ struct hp_heap {
     uint16_t purge_cursor;   /* kind * HP_NCLASSES + class where the last purge stopped */
     int64_t sample_left;     /* bytes the fast path may hand out before the next sample */
     uint64_t sample_rng;     /* the sampling gaps' generator */
+    int64_t sample_far;      /* the near leg, still to add when sample_left runs out */
+    bool sample_near;        /* counted in om_trace_sites_on (written under hp_lock) */
     int64_t reported_bytes, reported_blocks; /* this heap's share of hp_live_bytes/blocks */
     void *owner; /* hp_heap_new's (a runtime), or NULL: thread heaps, ownerless private heaps */
     bool is_private, walking, live;
@@ -659,6 +661,11 @@ OM_INTERNAL extern size_t hp_sample_mean;
  * own, so that the heap needs no libm). */
 OM_INTERNAL double hp_log(double x);
 #define HP_SAMPLE_RECHECK ((int64_t)1 << 20)
+/* The call-site macros go on this many bytes before a heap's next sample
+ * (alloc.c, sites_near): at least HP_SMALL_MAX, so that no small block
+ * crosses into the near leg and past the sample at once. */
+#define HP_SAMPLE_NEAR ((int64_t)1024)
+OM_INTERNAL void hp_sites_far_locked(hp_heap *h); /* a heap retired: hp_lock held */
 
 /* ---- ids.c: block ids for the hooks (heap/special.h) ----------------------------- */
 OM_INTERNAL extern uint32_t hp_ids_epoch; /* arrays armed in another epoch hold nothing */

@@ -187,6 +187,7 @@ static void fold_counters_locked(const hp_heap *h)
 static void heap_record_retire_locked(hp_heap *h)
 {
     fold_counters_locked(h);
+    hp_sites_far_locked(h);
     if (h->prev)
         h->prev->next = h->next;
     else

@@ -22,6 +22,7 @@
 #include <sched.h>
 
 #include "heap/core.h"
+#include "objmem/trace.h" /* om_trace_sites_on */
 
 hp_pool hp_empty_pool; /* free == NULL: every pop on it misses */
 hp_heap hp_empty_heap = {
@@ -38,6 +39,10 @@ size_t hp_committed, hp_committed_peak, hp_reserved, hp_returned;
 size_t hp_bytes_peak, hp_blocks_peak;
 size_t hp_class_pools[HP_NCLASSES];
 size_t hp_sample_mean;
+/* The word the call-site macros test (objmem/trace.h): the tracer's bit 1,
+ * and HP_SITES_NEAR per heap near a sample (alloc.c, sites_near). */
+int om_trace_sites_on;
+_Static_assert(HP_SAMPLE_NEAR >= HP_SMALL_MAX, "a small block crosses one leg at most");
 int64_t hp_live_bytes, hp_live_blocks;
 
 void hp_mode_set(uint64_t bits)

@@ -74,6 +74,5 @@ unsigned tr_capture(uintptr_t *frames, unsigned max, void *caller, unsigned *tot
     return kept;
 }
 
-int om_trace_sites_on; /* set by tracer.c while tracing */
 __thread const om_trace_site *om_trace_site_tls;
 __thread unsigned om_trace_site_depth;

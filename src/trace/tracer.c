@@ -40,7 +40,11 @@
  * its hooks carry sample_bytes = M, and each heap counts down the bytes its
  * fast path hands out, calling on_alloc only for the allocation that
  * crosses zero (gaps drawn from an exponential distribution of mean M).
- * Unsampled allocations never leave the heap's inline pop.  The sampled
+ * Unsampled allocations never leave the heap's inline pop, and the callers'
+ * call-site macros stay off except within HP_SAMPLE_NEAR bytes of a heap's
+ * next sample (the heap counts itself into om_trace_sites_on there; the
+ * tracer's bit 1 is set only for exact tracing and its own countdown), so
+ * an unsampled call pays one load and a branch not taken.  The sampled
  * points form a Poisson process of rate 1/M over allocated bytes, so a
  * block of s bytes holds at least one of them with probability
  *
@@ -535,7 +539,9 @@ static int start(int nframe, size_t mean)
     atomic_store(&active_own, own);
     atomic_store(&active_mean, mean);
     atomic_store(&active_nframe, nframe);
-    __atomic_store_n(&om_trace_sites_on, 1, __ATOMIC_RELAXED); /* the call-site macros */
+    /* the call-site macros: at every call, or (the heap sampling) near a sample */
+    if (!mean || own)
+        __atomic_fetch_or(&om_trace_sites_on, 1, __ATOMIC_RELAXED);
     tr_unlock(g);
     if (mean && !own) {
         sampling_hooks.sample_bytes = mean;
@@ -570,7 +576,7 @@ int om_trace_stop(void)
     }
     atomic_store(&active_nframe, 0);
     atomic_store(&active_mean, 0);
-    __atomic_store_n(&om_trace_sites_on, 0, __ATOMIC_RELAXED);
+    __atomic_fetch_and(&om_trace_sites_on, ~1, __ATOMIC_RELAXED);
     g->tracing = false;
     g->nframe = 0;
     g->mean_bytes = 0;

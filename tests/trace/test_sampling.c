@@ -2,12 +2,14 @@
  * stands for s / (1 - exp(-s/M)) bytes, so totals are unbiased for small
  * blocks, blocks near the mean and blocks far above it; the blocks allocated
  * right after the start are sampled; frees of unsampled blocks are ignored;
- * with the debug heap on, the tracer samples by itself.
+ * with the debug heap on, the tracer samples by itself; the call-site
+ * macros are on only near a sample, and every sampled block keeps its site.
  *
  * The bounds are at least 4.5 standard deviations of each estimate wide
  * (computed beside each test), so a correct tracer fails them about once
  * in 10^5 runs, while each defect they guard against misses them by far. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "omtest.h"
 #include "objmem.h"
@@ -189,6 +191,65 @@ static void the_debug_heaps_blocks_are_sampled_by_the_tracer(void **state)
     free(v);
 }
 
+#ifndef om_malloc
+#error "the call-site macros must wrap om_malloc here"
+#endif
+
+/* Far from a sample the call-site macros are off: M = 1 GiB, so the gap
+ * the start draws lies within HP_SAMPLE_NEAR of the sample with
+ * probability 1e-6.  (Exact tracing sets the tracer's bit instead.) */
+static void sites_are_off_far_from_a_sample(void **state)
+{
+    (void)state;
+    assert_int_equal(om_trace_start_sampling(1, (size_t)1 << 30), 0);
+    void *p = om_malloc(64);
+    assert_non_null(p);
+    assert_int_equal(om_trace_sites_on, 0);
+    om_free(p);
+    assert_int_equal(om_trace_stop(), 0);
+    assert_int_equal(om_trace_start(1), 0);
+    assert_int_equal(om_trace_sites_on, 1);
+    assert_int_equal(om_trace_stop(), 0);
+    assert_int_equal(om_trace_sites_on, 0);
+}
+
+/* The macros go on HP_SAMPLE_NEAR bytes before each sample, so every
+ * sampled block still has its call site as frame 0, while most wrapped
+ * calls run with them off: 8000 blocks of 64 bytes at M = 16 KiB hold about
+ * 31 samples (none: probability 3e-14), the macros are on for about 1 KiB
+ * of each 16 KiB gap (bound: a quarter of the calls). */
+static void sampled_blocks_keep_their_call_site(void **state)
+{
+    (void)state;
+    enum { N = 8000, SIZE = 64, MEAN = 16384 };
+    void **v = malloc(N * sizeof *v);
+    assert_non_null(v);
+    assert_int_equal(om_trace_start_sampling(1, MEAN), 0);
+    unsigned line = 0;
+    int on = 0;
+    for (int i = 0; i < N; i++) {
+        on += om_trace_sites_on != 0;
+        line = __LINE__ + 1;
+        v[i] = om_malloc(SIZE);
+        assert_non_null(v[i]);
+    }
+    int sampled = 0;
+    for (int i = 0; i < N; i++) {
+        om_trace_traceback *tb = om_trace_get_object_traceback(v[i]);
+        if (!tb)
+            continue;
+        sampled++;
+        const char *file = tb->frames[0].filename;
+        assert_non_null(strstr(file, "test_sampling.c"));
+        assert_int_equal(tb->frames[0].lineno, line);
+        om_trace_traceback_free(tb);
+    }
+    assert_true(sampled > 0);
+    assert_true(on < N / 4);
+    free_all(v, N);
+    free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +259,9 @@ int main(void)
         cmocka_unit_test_teardown(mixed_sizes_stay_unbiased, stop_tracing),
         cmocka_unit_test_teardown(the_debug_heaps_blocks_are_sampled_by_the_tracer, stop_tracing),
         cmocka_unit_test_teardown(sampled_blocks_live_in_pools_of_their_own, stop_tracing),
+        cmocka_unit_test_teardown(sampled_blocks_keep_their_call_site, stop_tracing),
+        /* last: the 1 GiB gap it draws stays on the thread's heap */
+        cmocka_unit_test_teardown(sites_are_off_far_from_a_sample, stop_tracing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
