@@ -313,6 +313,22 @@ static inline __attribute__((always_inline)) bool hp_heap_can_keep(const hp_pool
     return (slot->special | HP_LOAD(&hp_mode)) == 0;
 }
 
+/* Counts an allocation of size bytes that the owner serves from its own
+ * cache (the object layer's kept blocks and free lists) down h's sampling
+ * countdown, as the pop does: false, and nothing counted, when a sample is
+ * due (or the heap is fresh); then the caller takes the heap's way (its
+ * pop misses too, and the slow path samples or tops the countdown up).
+ * Without it, sampling would never see an object served from a cache.
+ * The modes are the caller's business (hp_heap_quiet), not tested here. */
+static inline __attribute__((always_inline)) bool hp_heap_charge(hp_heap *h, size_t size)
+{
+    int64_t left = (int64_t)((uint64_t)h->sample_left - size);
+    if (OM_UNLIKELY(left < 0))
+        return false;
+    h->sample_left = left;
+    return true;
+}
+
 /* True when no mode is on: a block kept by the owner (hp_heap_can_keep)
  * may be handed out again without the heap (no hooks, no debug heap, no
  * fault injection to see the allocation). */
