@@ -274,7 +274,7 @@ static inline om_object *alloc_pooled(om_runtime *rt, size_t size, uint32_t gc)
 {
     if (OM_UNLIKELY(size <= 16 || size > OM_FREELIST_MAX_SIZE))
         return hp_heap_alloc(rt->heap, size);
-    om_object *o = freelist_pop(rt, size);
+    om_object *o = freelist_pop_counted(rt, size);
     if (!o)
         return hp_heap_alloc(rt->heap, ob_freelist_request(size));
     if (gc) /* a young tracked object: where young collections look */
