@@ -313,6 +313,13 @@ static inline __attribute__((always_inline)) bool hp_heap_can_keep(const hp_pool
     return (slot->special | HP_LOAD(&hp_mode)) == 0;
 }
 
+/* hp_heap_can_keep without the modes: the slot's pool is plain (a mode's
+ * own caller, exact tracing's, keeps its blocks all the same). */
+static inline __attribute__((always_inline)) bool hp_heap_slot_plain(const hp_pool *slot)
+{
+    return slot->special == 0;
+}
+
 /* Counts an allocation of size bytes that the owner serves from its own
  * cache (the object layer's kept blocks and free lists) down h's sampling
  * countdown, as the pop does: false, and nothing counted, when a sample is

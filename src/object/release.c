@@ -136,7 +136,7 @@ static bool prepare(om_runtime *rt, om_object *o)
 static OM_NOINLINE void keep_special(om_runtime *rt, om_object *o, hp_pool *slot)
 {
     if (OM_LIKELY(hp_heap_ids_only())) {
-        if (slot->special == 0 && ob_park_on(ob_freelist_of(rt, o->ob_type->basicsize), o)) {
+        if (hp_heap_slot_plain(slot) && ob_park_on(ob_freelist_of(rt, o->ob_type->basicsize), o)) {
             if (OM_UNLIKELY(!hp_heap_ids_try_drop(slot, o)))
                 hp_heap_ids_drop_rare(slot, o); /* the hooks' way */
             return;

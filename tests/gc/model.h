@@ -2,7 +2,10 @@
  * tests/gc/model.h: the reachability model of the randomized tests.  The
  * including file defines MODEL_MAX (objects) and MODEL_SLOTS (slots per
  * object), then keeps model_edges (-1: empty) and model_roots up to date;
- * model_reach() recomputes model_reach_of[] from the roots.
+ * model_reach() recomputes model_reach_of[] from the roots.  Roots are
+ * nodes (nodes.h's id_of names them, NULL: none), or, when the including
+ * file defines MODEL_ROOTS_BY_INDEX, model indices (-1: none) in an int
+ * array of its own, which it passes to model_reach_ids.
  */
 #ifndef TESTS_GC_MODEL_H
 #define TESTS_GC_MODEL_H
@@ -13,7 +16,6 @@
 
 static int model_edges[MODEL_MAX][MODEL_SLOTS];
 static bool model_reach_of[MODEL_MAX];
-static om_object *model_roots[MODEL_ROOTS];
 static uint32_t model_n; /* objects made so far: ids 0 .. model_n - 1 */
 
 static inline uint32_t rnd(uint32_t n)
@@ -21,17 +23,17 @@ static inline uint32_t rnd(uint32_t n)
     return (uint32_t)(omtest_rand() % n);
 }
 
-static inline void model_reach(void)
+/* model_reach_of[] from the roots' model ids (-1: no root). */
+static inline void model_reach_ids(const int *roots)
 {
     static uint32_t stack[MODEL_MAX];
     uint32_t sp = 0;
     memset(model_reach_of, 0, sizeof model_reach_of);
-    for (int r = 0; r < MODEL_ROOTS; r++) {
-        if (model_roots[r] && !model_reach_of[id_of(model_roots[r])]) {
-            model_reach_of[id_of(model_roots[r])] = true;
-            stack[sp++] = id_of(model_roots[r]);
+    for (int r = 0; r < MODEL_ROOTS; r++)
+        if (roots[r] >= 0 && !model_reach_of[roots[r]]) {
+            model_reach_of[roots[r]] = true;
+            stack[sp++] = (uint32_t)roots[r];
         }
-    }
     while (sp) {
         uint32_t i = stack[--sp];
         for (int s = 0; s < MODEL_SLOTS; s++) {
@@ -52,6 +54,17 @@ static inline uint32_t model_random_reachable(void)
         if (model_reach_of[i])
             return i;
     }
+}
+
+#ifndef MODEL_ROOTS_BY_INDEX
+static om_object *model_roots[MODEL_ROOTS];
+
+static inline void model_reach(void)
+{
+    int ids[MODEL_ROOTS];
+    for (int r = 0; r < MODEL_ROOTS; r++)
+        ids[r] = model_roots[r] ? (int)id_of(model_roots[r]) : -1;
+    model_reach_ids(ids);
 }
 
 /* Replaces a random root by o (dropping the old root's reference). */
@@ -79,5 +92,6 @@ static inline void model_reset(void)
     memset(model_roots, 0, sizeof model_roots);
     model_n = 0;
 }
+#endif
 
 #endif

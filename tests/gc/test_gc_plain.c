@@ -7,49 +7,17 @@
 #include "nodes.h"
 #include "gc/state.h"
 
-/* The model: objects by index, their references, the roots. */
+/* The model (model.h), its roots model indices: lists and tuples have no
+ * node id. */
 #define MODEL_MAX   6000
 #define MODEL_SLOTS 3
-#define MODEL_ROOTS 64
-static int model_edges[MODEL_MAX][MODEL_SLOTS]; /* -1: empty */
-static bool model_reach_of[MODEL_MAX];
+#define MODEL_ROOTS_BY_INDEX
+#include "model.h"
 static int model_roots[MODEL_ROOTS]; /* -1: empty; a root holds a reference */
-static uint32_t model_n;
-
-static uint32_t rnd(uint32_t n)
-{
-    return (uint32_t)(omtest_rand() % n);
-}
 
 static void model_reach(void)
 {
-    static uint32_t stack[MODEL_MAX];
-    uint32_t sp = 0;
-    memset(model_reach_of, 0, sizeof model_reach_of);
-    for (int r = 0; r < MODEL_ROOTS; r++)
-        if (model_roots[r] >= 0 && !model_reach_of[model_roots[r]]) {
-            model_reach_of[model_roots[r]] = true;
-            stack[sp++] = (uint32_t)model_roots[r];
-        }
-    while (sp) {
-        uint32_t i = stack[--sp];
-        for (int s = 0; s < MODEL_SLOTS; s++) {
-            int j = model_edges[i][s];
-            if (j >= 0 && !model_reach_of[j]) {
-                model_reach_of[j] = true;
-                stack[sp++] = (uint32_t)j;
-            }
-        }
-    }
-}
-
-static uint32_t model_random_reachable(void)
-{
-    for (;;) {
-        uint32_t i = rnd(model_n);
-        if (model_reach_of[i])
-            return i;
-    }
+    model_reach_ids(model_roots);
 }
 
 enum kind { K_LIST, K_TUPLE, K_NODE };
